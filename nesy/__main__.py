@@ -1,0 +1,5 @@
+import sys
+
+from nesy.cli import main
+
+sys.exit(main())
