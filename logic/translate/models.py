@@ -5,18 +5,12 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 from logic.errors import MissingDependencyError, ModelError
+from logic.paths import cache_dir
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def cache_dir() -> Path:
-    """``$NESY_CACHE`` or ``~/.cache/nesy``: where converted models are kept."""
-    root = os.environ.get("NESY_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "nesy"
 
 
 def smollm2_gguf_path() -> Path:
@@ -51,7 +45,14 @@ def default_model_path() -> Path:
         raise ModelError(f"cannot load {gguf}: {exc}") from exc
     tmp = target.with_name(target.name + ".partial")
     tmp.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(tmp), safe_serialization=True)
+    # The GGUF loader dequantises to float but marks the model "quantized" (not serialisable):
+    # rebuild a plain model from the same config and weights, then save that.
+    config = model.config
+    if hasattr(config, "quantization_config"):
+        delattr(config, "quantization_config")
+    plain = AutoModelForCausalLM.from_config(config)
+    plain.load_state_dict(model.state_dict())
+    plain.save_pretrained(str(tmp), safe_serialization=True)
     tokenizer.save_pretrained(str(tmp))
     if target.exists():
         import shutil

@@ -1,0 +1,298 @@
+"""First-order logic as syntax trees (frozen dataclasses).
+
+Terms: ``Var``, ``Const``, ``Func``. Formulas: ``Pred``, ``Eq``, ``Not``, ``And``, ``Or``,
+``Implies``, ``Iff``, ``Xor``, ``Forall``, ``Exists``. Connectives are binary; ``conj``/``disj``
+build left-nested chains from any number of operands.
+
+``str(formula)`` prints nesy's own syntax, the NLTK/Prover9 style that LINC uses::
+
+    all x.(Dog(x) -> Barks(x))      exists x.(Cat(x) & -Black(x))     (a = b)    (P(a) <~> Q(a))
+
+Every binary connective is printed in parentheses, so ``logic.parsing.parse(str(f)) == f`` for
+every *closed* formula (no free variables). The parser decides Var vs Const by binding: a name
+bound by an enclosing quantifier is a ``Var``, any other name in term position is a ``Const``;
+so an open formula ``P(x)`` prints fine but parses back with ``x`` as a constant.
+
+Backend printers live next to their backends (``logic.printers``: Prover9, TPTP; Z3 terms are
+built in ``logic.provers.z3_backend``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Union
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _check_name(name: object, what: str) -> None:
+    if not isinstance(name, str) or not IDENTIFIER.match(name):
+        raise ValueError(f"{what} name must match [A-Za-z_][A-Za-z0-9_]*, got {name!r}")
+
+
+# ----------------------------------------------------------------------------------------- terms
+
+
+@dataclass(frozen=True)
+class Var:
+    """A variable; only meaningful under a quantifier binding the same name."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "variable")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Const:
+    """An individual constant (``bob``, ``Bob``, ``the_bear``)."""
+
+    name: str
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "constant")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Func:
+    """A function application ``f(t1, ..., tn)`` with n >= 1."""
+
+    name: str
+    args: tuple[Term, ...]
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "function")
+        if not self.args:
+            raise ValueError(f"function {self.name!r} needs at least one argument (use Const)")
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.args))})"
+
+
+Term = Union[Var, Const, Func]
+
+
+# -------------------------------------------------------------------------------------- formulas
+
+
+@dataclass(frozen=True)
+class Pred:
+    """An atom ``P(t1, ..., tn)``; n = 0 is a propositional letter printed as ``P``."""
+
+    name: str
+    args: tuple[Term, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_name(self.name, "predicate")
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.args))})" if self.args else self.name
+
+
+@dataclass(frozen=True)
+class Eq:
+    """Equality ``left = right`` (printed in parentheses)."""
+
+    left: Term
+    right: Term
+
+    def __str__(self) -> str:
+        return f"({self.left} = {self.right})"
+
+
+@dataclass(frozen=True)
+class Not:
+    arg: Formula
+
+    def __str__(self) -> str:
+        return f"-{_operand(self.arg)}"
+
+
+@dataclass(frozen=True)
+class And:
+    left: Formula
+    right: Formula
+
+    def __str__(self) -> str:
+        return f"({_operand(self.left)} & {_operand(self.right)})"
+
+
+@dataclass(frozen=True)
+class Or:
+    left: Formula
+    right: Formula
+
+    def __str__(self) -> str:
+        return f"({_operand(self.left)} | {_operand(self.right)})"
+
+
+@dataclass(frozen=True)
+class Implies:
+    left: Formula
+    right: Formula
+
+    def __str__(self) -> str:
+        return f"({_operand(self.left)} -> {_operand(self.right)})"
+
+
+@dataclass(frozen=True)
+class Iff:
+    left: Formula
+    right: Formula
+
+    def __str__(self) -> str:
+        return f"({_operand(self.left)} <-> {_operand(self.right)})"
+
+
+@dataclass(frozen=True)
+class Xor:
+    """Exclusive or (FOLIO's ``⊕``); printed ``<~>`` as in TPTP."""
+
+    left: Formula
+    right: Formula
+
+    def __str__(self) -> str:
+        return f"({_operand(self.left)} <~> {_operand(self.right)})"
+
+
+@dataclass(frozen=True)
+class Forall:
+    var: Var
+    body: Formula
+
+    def __str__(self) -> str:
+        return f"all {self.var}.{self.body}"
+
+
+@dataclass(frozen=True)
+class Exists:
+    var: Var
+    body: Formula
+
+    def __str__(self) -> str:
+        return f"exists {self.var}.{self.body}"
+
+
+Formula = Union[Pred, Eq, Not, And, Or, Implies, Iff, Xor, Forall, Exists]
+
+
+def _operand(f: Formula) -> str:
+    """A quantifier's scope extends as far right as possible, so a quantified operand of a
+    connective (or of ``-``) is printed in parentheses to keep its scope."""
+    return f"({f})" if isinstance(f, (Forall, Exists)) else str(f)
+BINARY = (And, Or, Implies, Iff, Xor)
+QUANTIFIERS = (Forall, Exists)
+
+
+# ------------------------------------------------------------------------------------- builders
+
+
+def conj(parts: Iterable[Formula]) -> Formula:
+    """Left-nested conjunction of one or more formulas."""
+    items = list(parts)
+    if not items:
+        raise ValueError("conj() needs at least one formula")
+    out = items[0]
+    for item in items[1:]:
+        out = And(out, item)
+    return out
+
+
+def disj(parts: Iterable[Formula]) -> Formula:
+    """Left-nested disjunction of one or more formulas."""
+    items = list(parts)
+    if not items:
+        raise ValueError("disj() needs at least one formula")
+    out = items[0]
+    for item in items[1:]:
+        out = Or(out, item)
+    return out
+
+
+def forall(names: Iterable[str], body: Formula) -> Formula:
+    """``all x.all y. body`` for the given variable names (outermost first)."""
+    for name in reversed(list(names)):
+        body = Forall(Var(name), body)
+    return body
+
+
+# ------------------------------------------------------------------------------------- analysis
+
+
+def subformulas(formula: Formula) -> Iterator[Formula]:
+    """Pre-order walk over ``formula`` and all its subformulas."""
+    stack: list[Formula] = [formula]
+    while stack:
+        f = stack.pop()
+        yield f
+        if isinstance(f, Not):
+            stack.append(f.arg)
+        elif isinstance(f, BINARY):
+            stack.extend((f.right, f.left))
+        elif isinstance(f, QUANTIFIERS):
+            stack.append(f.body)
+
+
+def term_symbols(term: Term) -> Iterator[Term]:
+    """Walk a term and its sub-terms."""
+    yield term
+    if isinstance(term, Func):
+        for arg in term.args:
+            yield from term_symbols(arg)
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """A non-logical symbol: kind is "pred", "func" or "const"; arity 0 for constants."""
+
+    kind: str
+    name: str
+    arity: int
+
+
+def signature(formulas: Iterable[Formula]) -> set[Symbol]:
+    """Every predicate, function and constant symbol used, with its kind and arity."""
+    out: set[Symbol] = set()
+    for formula in formulas:
+        for f in subformulas(formula):
+            terms: tuple[Term, ...] = ()
+            if isinstance(f, Pred):
+                out.add(Symbol("pred", f.name, len(f.args)))
+                terms = f.args
+            elif isinstance(f, Eq):
+                terms = (f.left, f.right)
+            for t in terms:
+                for s in term_symbols(t):
+                    if isinstance(s, Func):
+                        out.add(Symbol("func", s.name, len(s.args)))
+                    elif isinstance(s, Const):
+                        out.add(Symbol("const", s.name, 0))
+    return out
+
+
+def free_variables(formula: Formula) -> set[str]:
+    """Names of variables that occur free in ``formula``."""
+
+    def term_vars(t: Term) -> set[str]:
+        return {s.name for s in term_symbols(t) if isinstance(s, Var)}
+
+    def go(f: Formula, bound: frozenset[str]) -> set[str]:
+        if isinstance(f, Pred):
+            return set().union(*(term_vars(a) for a in f.args)) - bound if f.args else set()
+        if isinstance(f, Eq):
+            return (term_vars(f.left) | term_vars(f.right)) - bound
+        if isinstance(f, Not):
+            return go(f.arg, bound)
+        if isinstance(f, BINARY):
+            return go(f.left, bound) | go(f.right, bound)
+        return go(f.body, bound | {f.var.name})
+
+    return go(formula, frozenset())
