@@ -1,0 +1,115 @@
+"""Reading theorems out of Coq ``.v`` files (the miniF2F-rocq layout: one theorem per file).
+
+A problem file holds a header (``Require``, ``Open Scope``, definitions), the theorem's
+declaration, then ``Proof.`` and either nothing, ``Admitted.``, or a proof. We take the theorem
+whose name is the file's stem if there is one, else the first theorem-like declaration; the
+header is everything before it, and anything after the declaration is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from provers.coq.sentences import SentenceError, split_sentences, strip_comments
+from provers.errors import InputError
+from provers.protocol import Theorem
+
+THEOREM_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
+_DECL_RE = re.compile(
+    r"^(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global|Polymorphic|Monomorphic|Program)\s+)*"
+    rf"({'|'.join(THEOREM_KEYWORDS)})\s+([A-Za-z_][\w']*)"
+)
+
+
+class TheoremFileError(InputError):
+    """A ``.v`` file that does not hold a usable theorem."""
+
+
+@dataclass(frozen=True)
+class Declaration:
+    keyword: str
+    name: str
+    sentence_index: int
+    offset: int
+
+
+def declarations(text: str, path: str = "<string>") -> tuple[list[str], list[Declaration]]:
+    """All sentences of a file and the theorem-like declarations among them."""
+    try:
+        sentences = split_sentences(text, allow_trailing=True)
+    except SentenceError as exc:
+        raise TheoremFileError(f"{path}: {exc}") from exc
+    decls = []
+    for i, s in enumerate(sentences):
+        m = _DECL_RE.match(strip_comments(s.text))
+        if m:
+            decls.append(Declaration(m.group(1), m.group(2), i, s.start))
+    return [s.text for s in sentences], decls
+
+
+def theorem_from_text(text: str, path: str = "<string>", name: str | None = None) -> Theorem:
+    """The theorem ``name`` (default: the file's stem, else the first one) of a ``.v`` text."""
+    sentences, decls = declarations(text, path)
+    if not decls:
+        raise TheoremFileError(f"{path}: no {'/'.join(THEOREM_KEYWORDS[:2])}/... declaration found")
+    stem = Path(path).stem
+    wanted = name or stem
+    chosen = next((d for d in decls if d.name == wanted), None)
+    if chosen is None:
+        if name is not None:
+            raise TheoremFileError(f"{path}: no theorem named {name!r} (found: {', '.join(d.name for d in decls)})")
+        chosen = decls[0]
+    statement = sentences[chosen.sentence_index]
+    if not statement.rstrip().endswith("."):
+        raise TheoremFileError(f"{path}: the statement of {chosen.name} is not terminated by '.'")
+    header = text[: chosen.offset].rstrip()
+    line = text.count("\n", 0, chosen.offset) + 1
+    return Theorem(name=chosen.name, statement=statement, header=header, file_path=str(path), line=line)
+
+
+def load_theorem(path: str | Path, name: str | None = None) -> Theorem:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TheoremFileError(f"{p}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise TheoremFileError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except IsADirectoryError:
+        raise TheoremFileError(f"{p}: is a directory, expected a .v file") from None
+    return theorem_from_text(text, str(p), name)
+
+
+@dataclass(frozen=True)
+class ProblemFile:
+    """A problem of a problem set: its theorem, or why the file could not be read."""
+
+    path: Path
+    theorem: Theorem | None
+    error: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.theorem.name if self.theorem else self.path.stem
+
+
+def load_problem_set(path: str | Path) -> list[ProblemFile]:
+    """Every ``.v`` file of a directory (sorted by name), or one file; unreadable ones carry an error."""
+    p = Path(path)
+    if p.is_file():
+        files = [p]
+    elif p.is_dir():
+        files = sorted(f for f in p.iterdir() if f.suffix == ".v" and f.is_file())
+        if not files:
+            raise TheoremFileError(f"{p}: no .v files in this directory")
+    else:
+        raise TheoremFileError(f"{p}: no such file or directory")
+    out = []
+    for f in files:
+        try:
+            out.append(ProblemFile(f, load_theorem(f)))
+        except TheoremFileError as exc:
+            out.append(ProblemFile(f, None, str(exc)))
+    return out

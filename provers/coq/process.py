@@ -1,0 +1,171 @@
+"""One ``coqidetop.opt`` process spoken to over its XML protocol.
+
+The process runs in a session of its own so that the whole tree can be killed. A call that
+takes longer than its limit is interrupted with SIGINT (coqidetop then answers "User interrupt"
+and stays usable); if it still does not answer within ``grace_s``, the process is killed and
+:class:`ProcessHung` is raised. A process that dies raises :class:`ProcessDied`.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from provers.coq import xmlproto
+from provers.errors import MissingDependencyError
+
+COQIDETOP_NAMES = ("coqidetop.opt", "coqidetop")
+
+
+class ProcessDied(Exception):
+    """The process exited (or closed its pipes) during a call."""
+
+
+class ProcessHung(Exception):
+    """The process ignored an interrupt and was killed."""
+
+
+class CallTimedOut(Exception):
+    """The call was interrupted at its time limit; the process is fine."""
+
+
+def find_coqidetop() -> str:
+    for name in COQIDETOP_NAMES:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise MissingDependencyError(
+        "coqidetop not found on PATH: install Coq (Debian: apt-get install -y coq libcoq-stdlib)"
+    )
+
+
+class CoqProcess:
+    """A running coqidetop. Not thread-safe: one call at a time."""
+
+    def __init__(self, extra_args: tuple[str, ...] = (), cwd: str | None = None, grace_s: float = 5.0) -> None:
+        self.grace_s = grace_s
+        exe = find_coqidetop()
+        self._stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [exe, "-main-channel", "stdfds", "-async-proofs", "off", *extra_args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        self._buf = b""
+        self.calls = 0
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def call(self, xml: str, timeout_s: float | None = None) -> xmlproto.Answer:
+        """Send one call and wait for its answer (see the module doc for time limits)."""
+        self.calls += 1
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(xml.encode("utf-8"))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise ProcessDied(self._death_note()) from exc
+        interrupted = False
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            end = xmlproto.find_answer_end(self._buf)
+            if end >= 0:
+                chunk, self._buf = self._buf[:end], self._buf[end:]
+                answer = xmlproto.parse_answer(chunk)
+                if interrupted:
+                    raise CallTimedOut(answer.error)
+                return answer
+            wait = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            ready = self._read(min(wait, 1.0))
+            if ready:
+                continue
+            if deadline is not None and time.monotonic() >= deadline:
+                if interrupted:
+                    self.kill()
+                    raise ProcessHung(f"coqidetop ignored an interrupt for {self.grace_s:.0f}s and was killed")
+                self._signal(signal.SIGINT)
+                interrupted = True
+                deadline = time.monotonic() + self.grace_s
+
+    def _read(self, wait: float) -> bool:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        ready, _, _ = select.select([fd], [], [], wait)
+        if not ready:
+            if not self.alive():
+                raise ProcessDied(self._death_note())
+            return False
+        data = os.read(fd, 1 << 16)
+        if not data:
+            self.proc.wait(timeout=5)
+            raise ProcessDied(self._death_note())
+        self._buf += data
+        return True
+
+    def _death_note(self) -> str:
+        code = self.proc.poll()
+        try:
+            self._stderr.seek(0)
+            err = self._stderr.read().decode("utf-8", "replace").strip()[-500:]
+        except (OSError, ValueError):
+            err = ""
+        how = f"exit status {code}" if code is not None and code >= 0 else f"signal {-code}" if code else "closed its output"
+        return f"coqidetop died ({how})" + (f": {err}" if err else "")
+
+    def _signal(self, sig: int) -> None:
+        try:
+            os.kill(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the process (Linux /proc), 0 if unknown."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        return 0
+
+    def kill(self) -> None:
+        """Kill the whole process group and reap it. Safe to call twice."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # pragma: no cover - the kernel did not reap it
+            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                if stream:
+                    stream.close()
+            except OSError:
+                pass
+        self._stderr.close()
+
+    def close(self) -> None:
+        """Ask coqidetop to quit, then make sure the whole tree is gone."""
+        if self.alive():
+            try:
+                self.call(xmlproto.call_quit(), timeout_s=2.0)
+            except (ProcessDied, ProcessHung, CallTimedOut, xmlproto.ProtocolError, OSError):
+                pass
+        self.kill()

@@ -1,0 +1,219 @@
+"""Splitting Coq text into sentences, and deciding which sentences a tactic may contain.
+
+A tactic string comes from a model and is untrusted. It may hold several sentences
+(``intros. lia.``) and bullets (``- lia.``); each sentence is checked before anything reaches Coq:
+vernacular commands (``Qed``, ``Admitted``, ``Axiom``, ``Require``, ``Set``, ...) are refused,
+and ``admit``/``give_up`` mark the attempt as given up.
+
+Coq's lexical rules that matter here: a sentence ends at a ``.`` followed by white space or the
+end of the text; ``(* ... *)`` comments nest; ``"..."`` strings escape ``"`` by doubling it; a
+bullet (a run of ``-``, ``+`` or ``*``) and the braces ``{``/``}`` are sentences of their own at
+the start of a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from provers.errors import InputError
+
+
+class SentenceError(InputError):
+    """Text that cannot be cut into complete sentences (an unclosed comment or string, say)."""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str  # the sentence, comments kept, surrounding white space stripped
+    start: int  # offset in the original text
+
+
+_BULLET_CHARS = "-+*"
+
+
+def split_sentences(text: str, *, allow_trailing: bool = False) -> list[Sentence]:
+    """Cut ``text`` into sentences.
+
+    Raises :class:`SentenceError` on an unterminated comment or string, or (unless
+    ``allow_trailing``) on text after the last full stop that is not white space or comments.
+    """
+    out: list[Sentence] = []
+    i, n = 0, len(text)
+    start: int | None = None  # start of the current sentence, None between sentences
+    while i < n:
+        c = text[i]
+        if text.startswith("(*", i):
+            i = _skip_comment(text, i)
+            continue
+        if start is None:
+            if c.isspace():
+                i += 1
+                continue
+            if c in _BULLET_CHARS:
+                j = i
+                while j < n and text[j] == c:
+                    j += 1
+                out.append(Sentence(text[i:j], i))
+                i = j
+                continue
+            if c in "{}":
+                out.append(Sentence(c, i))
+                i += 1
+                continue
+            start = i
+        if c == '"':
+            i = _skip_string(text, i)
+            continue
+        if c == "{" and re.fullmatch(r"\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*", text[start:i]):
+            out.append(Sentence(text[start : i + 1].strip(), start))  # goal selector + brace: "2: {"
+            start = None
+            i += 1
+            continue
+        if c == "." and (i + 1 == n or text[i + 1].isspace()) and not (i > 0 and text[i - 1] == "."):
+            out.append(Sentence(text[start : i + 1].strip(), start))
+            start = None
+            i += 1
+            continue
+        if c == "." and i + 1 < n and text[i + 1] == "." and i + 2 < n and text[i + 2] == ".":
+            i += 3  # "..." ellipsis inside a tactic
+            continue
+        i += 1
+    if start is not None:
+        rest = text[start:].strip()
+        if not allow_trailing:
+            raise SentenceError(f"sentence not terminated by '.': {rest[:80]!r}")
+        out.append(Sentence(rest, start))
+    return out
+
+
+def _skip_comment(text: str, i: int) -> int:
+    depth, j, n = 0, i, len(text)
+    while j < n:
+        if text.startswith("(*", j):
+            depth += 1
+            j += 2
+        elif text.startswith("*)", j):
+            depth -= 1
+            j += 2
+            if depth == 0:
+                return j
+        elif text[j] == '"':
+            j = _skip_string(text, j)
+        else:
+            j += 1
+    raise SentenceError(f"unterminated comment starting at offset {i}")
+
+
+def _skip_string(text: str, i: int) -> int:
+    j, n = i + 1, len(text)
+    while j < n:
+        if text[j] == '"':
+            if j + 1 < n and text[j + 1] == '"':
+                j += 2
+                continue
+            return j + 1
+        j += 1
+    raise SentenceError(f"unterminated string starting at offset {i}")
+
+
+def strip_comments(sentence: str) -> str:
+    """The sentence without its comments (strings kept)."""
+    out, i, n = [], 0, len(sentence)
+    while i < n:
+        if sentence.startswith("(*", i):
+            i = _skip_comment(sentence, i)
+            out.append(" ")
+        elif sentence[i] == '"':
+            j = _skip_string(sentence, i)
+            out.append(sentence[i:j])
+            i = j
+        else:
+            out.append(sentence[i])
+            i += 1
+    return "".join(out).strip()
+
+
+# Vernacular commands that could end, fake or change a proof, or touch the system. Any sentence
+# whose first word starts with a capital letter is refused too (Coq's vernacular is capitalised,
+# its tactics are not); this list only gives the common ones a precise message.
+DANGEROUS_VERNACULAR = frozenset(
+    """Admitted Abort Axiom Axioms Parameter Parameters Conjecture Hypothesis Hypotheses Variable
+    Variables Context Qed Defined Save Proof Require Import Export Load Redirect Drop Set Unset
+    Extraction Recursive Separate Declare Add Remove Reset Back BackTo Undo Restart Focus Unfocus
+    Unshelve Show Timeout Time Fail Succeed Instructions Profile Local Global Program Theorem Lemma
+    Definition Fixpoint CoFixpoint Example Fact Remark Corollary Proposition Instance Existing
+    Module Section End Ltac Ltac2 Tactic Notation Infix Reserved Hint Opaque Transparent Strategy
+    Obligation Obligations Next Solve Goal Print Check Search About Locate Compute Eval Cd Pwd
+    Inductive CoInductive Record Structure Class Canonical Coercion Arguments Implicit Generalizable
+    Open Close Bind Delimit Scheme Combined Register Primitive Typeclasses Guarded""".split()
+)
+
+GIVE_UP_TACTICS = ("admit", "give_up")
+
+_GIVE_UP_RE = re.compile(r"(?<![\w'.])(admit|give_up)(?![\w'])")
+_SELECTOR_RE = re.compile(r"^\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*")
+
+
+@dataclass(frozen=True)
+class TacticCheck:
+    """The verdict on one tactic string: ``sentences`` to run, or why not."""
+
+    sentences: tuple[str, ...]
+    refused: str | None = None  # a message: the tactic must not run
+    gives_up: bool = False  # uses admit/give_up: the attempt counts as given up
+
+
+def check_tactic(tactic: str) -> TacticCheck:
+    """Split an untrusted tactic string into sentences and vet each one.
+
+    A tactic string without a final full stop is taken as one sentence (``lia`` means ``lia.``).
+    """
+    if "\x00" in tactic:
+        return TacticCheck((), refused="tactic contains a NUL byte")
+    stripped = tactic.strip()
+    if not stripped:
+        return TacticCheck((), refused="empty tactic")
+    try:
+        sentences = split_sentences(stripped, allow_trailing=True)
+    except SentenceError as exc:
+        return TacticCheck((), refused=f"malformed tactic: {exc}")
+    texts: list[str] = []
+    gives_up = False
+    for s in sentences:
+        body = strip_comments(s.text)
+        if not body:
+            continue
+        text = s.text if s.text.endswith(".") or body in ("{", "}") or set(body) <= set(_BULLET_CHARS) or body.endswith("{") else s.text + "."
+        reason = _vernacular_reason(body)
+        if reason:
+            return TacticCheck((), refused=reason)
+        if _GIVE_UP_RE.search(_without_strings(body)):
+            gives_up = True
+        texts.append(text)
+    if not texts:
+        return TacticCheck((), refused="tactic has no sentence (only comments)")
+    return TacticCheck(tuple(texts), gives_up=gives_up)
+
+
+def _without_strings(text: str) -> str:
+    return re.sub(r'"(?:[^"]|"")*"', '""', text)
+
+
+def _vernacular_reason(body: str) -> str | None:
+    if set(body) <= set(_BULLET_CHARS) or body in ("{", "}"):
+        return None
+    rest = _SELECTOR_RE.sub("", body, count=1)
+    if rest.startswith("#["):
+        return f"refused: attributes are vernacular, not tactics: {body[:60]!r}"
+    match = re.match(r"[A-Za-z_][\w']*", rest)
+    if not match:
+        if rest.startswith(("{", "(", "[")) or rest[:1] in "-+*":
+            return None
+        return f"refused: not a tactic: {body[:60]!r}"
+    word = match.group(0)
+    if word in DANGEROUS_VERNACULAR:
+        return f"refused: the vernacular command {word!r} is not allowed in a tactic"
+    if word[0].isupper():
+        return f"refused: {word!r} looks like a vernacular command (tactics start with a lower-case word)"
+    return None

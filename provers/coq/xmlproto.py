@@ -1,0 +1,211 @@
+"""Encoding and decoding of coqidetop's XML protocol (Coq 8.16, protocol version 20200911).
+
+Only the calls nesy needs: ``Init``, ``Add``, ``Edit_at``, ``Goal``, ``Status``, ``Quit``.
+Values follow the protocol's generic encoding: ``<pair>a b</pair>``, ``<string>``, ``<int>``,
+``<bool val=.../>``, ``<state_id val=.../>``, ``<option val="none|some">``, ``<union
+val="in_l|in_r">``, and answers ``<value val="good">...</value>`` or ``<value val="fail">
+<state_id/> richpp</value>``. Pretty-printed text arrives as "richpp": XML markup around text;
+we keep the text.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from xml.sax.saxutils import escape
+
+from provers.protocol import Goal, Hypothesis
+
+
+class ProtocolError(Exception):
+    """coqidetop answered something we cannot read (a bug or a version mismatch)."""
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _string(s: str) -> str:
+    return f"<string>{escape(s)}</string>"
+
+
+def call_init() -> str:
+    return '<call val="Init"><option val="none"/></call>'
+
+
+def call_add(sentence: str, state_id: int) -> str:
+    # add_sty = (((string * edit_id) * (state_id * verbose)) * int) * (int * int)
+    return (
+        '<call val="Add"><pair><pair><pair><pair>'
+        f'{_string(sentence)}<int>-1</int></pair><pair><state_id val="{state_id}"/><bool val="false"/>'
+        "</pair></pair><int>0</int></pair><pair><int>0</int><int>0</int></pair></pair></call>"
+    )
+
+
+def call_edit_at(state_id: int) -> str:
+    return f'<call val="Edit_at"><state_id val="{state_id}"/></call>'
+
+
+def call_status(force: bool = True) -> str:
+    return f'<call val="Status"><bool val="{"true" if force else "false"}"/></call>'
+
+
+def call_goal() -> str:
+    return '<call val="Goal"><unit/></call>'
+
+
+def call_quit() -> str:
+    return '<call val="Quit"><unit/></call>'
+
+
+# ---------------------------------------------------------------- decoding
+
+_ENTITY_FIXES = {"&nbsp;": "&#160;"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer to a call: ``good`` and its payload element, or the failure's text."""
+
+    good: bool
+    payload: ET.Element | None  # the first child of <value val="good">, if any
+    error: str = ""  # the failure message (plain text)
+    fail_state: int | None = None  # the state id Coq says to go back to
+    messages: tuple[str, ...] = ()  # error/warning messages sent as feedback before the answer
+
+
+def find_answer_end(buf: bytes) -> int:
+    """Index just past the first complete ``<value ...>...</value>`` in ``buf``, or -1."""
+    k = buf.find(b"</value>")
+    if k >= 0:
+        return k + len(b"</value>")
+    m = re.search(rb"<value[^>]*/>", buf)
+    return m.end() if m else -1
+
+
+def parse_answer(chunk: bytes) -> Answer:
+    """Parse the feedback and the final ``<value>`` that make up one answer."""
+    text = chunk.decode("utf-8", errors="replace")
+    for bad, good in _ENTITY_FIXES.items():
+        text = text.replace(bad, good)
+    try:
+        root = ET.fromstring(f"<root>{text}</root>")
+    except ET.ParseError as exc:
+        raise ProtocolError(f"unreadable answer from coqidetop: {exc}: {text[:300]!r}") from exc
+    messages = []
+    for fb in root.iter("feedback"):
+        content = fb.find("feedback_content")
+        if content is not None and content.get("val") == "message":
+            msg = content.find("message")
+            if msg is not None:
+                level = msg.find("message_level")
+                pp = msg.find("richpp")
+                lvl = level.get("val") if level is not None else "?"
+                if lvl in ("error", "warning") and pp is not None:
+                    messages.append(f"{lvl}: {richpp_text(pp)}")
+    value = root.find("value")
+    if value is None:
+        raise ProtocolError(f"answer without <value>: {text[:300]!r}")
+    if value.get("val") == "good":
+        return Answer(True, value[0] if len(value) else None, messages=tuple(messages))
+    sid = value.find("state_id")
+    pp = value.find("richpp")
+    err = richpp_text(pp) if pp is not None else "".join(value.itertext())
+    return Answer(
+        False,
+        None,
+        error=err.strip(),
+        fail_state=int(sid.get("val")) if sid is not None else None,
+        messages=tuple(messages),
+    )
+
+
+def richpp_text(elem: ET.Element) -> str:
+    """The plain text of a richpp element (markup dropped, non-breaking spaces made plain)."""
+    return "".join(elem.itertext()).replace("\u00a0", " ")
+
+
+def state_id_of(elem: ET.Element | None) -> int:
+    if elem is None or elem.tag != "state_id":
+        raise ProtocolError(f"expected a state_id, got {None if elem is None else elem.tag}")
+    return int(elem.get("val"))
+
+
+def parse_add(payload: ET.Element) -> int:
+    """The new state id from an ``Add`` answer: ``<pair><state_id/><union .../></pair>``."""
+    if payload is None or payload.tag != "pair":
+        raise ProtocolError("malformed Add answer")
+    return state_id_of(payload[0])
+
+
+@dataclass(frozen=True)
+class Goals:
+    """What ``Goal`` returned: focused goals, goals hidden by bullets/braces, shelved, given up."""
+
+    focused: tuple[Goal, ...]
+    unfocused: tuple[Goal, ...]
+    shelved: tuple[Goal, ...]
+    given_up: tuple[Goal, ...]
+
+
+def parse_goals(payload: ET.Element | None) -> Goals | None:
+    """``<option val="some"><goals>...</goals></option>`` → :class:`Goals`; ``none`` → None."""
+    if payload is None or payload.tag != "option":
+        raise ProtocolError("malformed Goal answer")
+    if payload.get("val") == "none":
+        return None
+    goals = payload.find("goals")
+    if goals is None or len(goals) < 4:
+        raise ProtocolError("malformed goals")
+    focused = tuple(_goal(g) for g in goals[0])
+    unfocused: list[Goal] = []
+    for pair in goals[1]:  # list of (before, after) pairs of goal lists, innermost first
+        for side in pair:
+            unfocused.extend(_goal(g) for g in side)
+    shelved = tuple(_goal(g) for g in goals[2])
+    given_up = tuple(_goal(g) for g in goals[3])
+    return Goals(focused, tuple(unfocused), shelved, given_up)
+
+
+def _goal(elem: ET.Element) -> Goal:
+    # <goal><string>id</string><list>richpp*</list><richpp>ccl</richpp>[<option>name</option>]</goal>
+    hyps = tuple(parse_hypothesis(richpp_text(h)) for h in elem[1])
+    ccl = richpp_text(elem[2])
+    name = None
+    if len(elem) > 3 and elem[3].tag == "option" and elem[3].get("val") == "some":
+        name = "".join(elem[3].itertext()) or None
+    return Goal(hyps, _squash(ccl), name)
+
+
+def _squash(text: str) -> str:
+    """Coq breaks long lines at its margin; the layout carries no meaning, so normalise it."""
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def parse_hypothesis(text: str) -> Hypothesis:
+    """``x, y : R`` or ``f := fun x => x : nat -> nat`` → :class:`Hypothesis`."""
+    text = _squash(text)
+    body = None
+    m = re.match(r"^([^:=]+?)\s*:=\s*(.*)$", text)
+    if m:
+        names, rest = m.group(1), m.group(2)
+        body, _, typ = _split_top_colon(rest)
+    else:
+        names, _, typ = text.partition(" : ")
+    return Hypothesis(tuple(n.strip() for n in names.split(",")), typ.strip(), body.strip() if body else None)
+
+
+def _split_top_colon(text: str) -> tuple[str, str, str]:
+    """Split ``body : type`` at the last top-level `` : `` (bodies may hold typed binders)."""
+    depth = 0
+    cut = -1
+    for i, c in enumerate(text):
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        elif c == ":" and depth == 0 and text[i - 1 : i] == " " and text[i + 1 : i + 2] == " ":
+            cut = i
+    if cut < 0:
+        return text, "", ""
+    return text[:cut].strip(), ":", text[cut + 1 :].strip()

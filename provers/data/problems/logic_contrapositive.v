@@ -1,0 +1,3 @@
+Theorem logic_contrapositive : forall P Q : Prop, (P -> Q) -> ~ Q -> ~ P.
+Proof.
+Admitted.

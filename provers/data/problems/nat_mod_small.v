@@ -1,0 +1,5 @@
+Require Import Arith.
+
+Theorem nat_mod_small : (2 ^ 10) mod 7 = 2.
+Proof.
+Admitted.

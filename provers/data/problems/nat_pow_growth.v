@@ -1,0 +1,5 @@
+Require Import Arith Lia.
+
+Theorem nat_pow_growth : forall n : nat, n < 2 ^ n.
+Proof.
+Admitted.

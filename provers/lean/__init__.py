@@ -1,0 +1,1 @@
+"""Lean 4 backend (through lean-dojo; optional extra ``nesy[lean]``)."""

@@ -1,0 +1,63 @@
+"""The symbolic automation portfolio: decision procedures and automation tactics to try in turn.
+
+Each entry is a whole-proof attempt from the initial state. The order puts cheap, often
+successful procedures first. ``intros`` first is harmless when there is nothing to introduce.
+"""
+
+from __future__ import annotations
+
+# Ordered from cheap to expensive. Arithmetic: lia (linear integer/nat), nia (nonlinear
+# integer), lra/nra (linear/nonlinear real), psatz (Positivstellensatz, needs csdp), field/ring
+# (equalities in fields/rings); logic: intuition/firstorder combined with arithmetic; computation:
+# reflexivity after evaluation.
+COQ_PORTFOLIO: tuple[str, ...] = (
+    "reflexivity",
+    "intros; lia",
+    "intros; lra",
+    "intros; ring",
+    "intros; field",
+    "vm_compute; reflexivity",
+    "intros; subst; lia",
+    "intros; nia",
+    "intros; nra",
+    "intros; field_simplify; lra",
+    "intros; repeat split; lia",
+    "intros; repeat split; lra",
+    "intros; psatz Z 2",
+    "intros; psatz R 2",
+    "intuition lia",
+    "intuition lra",
+    "intros; simpl; lia",
+    "intros; subst; nia",
+    "intros; subst; nra",
+    "firstorder",
+    "intros; eauto with arith",
+    "tauto",
+)
+
+# CoqHammer's proof-search tactics (Debian libcoq-hammer); they need HAMMER_IMPORT in the header.
+HAMMER_IMPORT = "From Hammer Require Import Tactics."
+HAMMER_PORTFOLIO: tuple[str, ...] = ("sauto", "hauto", "intros; sauto lq: on")
+
+LEAN_PORTFOLIO: tuple[str, ...] = (
+    "rfl",
+    "norm_num",
+    "simp",
+    "omega",
+    "linarith",
+    "nlinarith",
+    "positivity",
+    "decide",
+    "ring",
+    "field_simp",
+    "aesop",
+)
+
+PORTFOLIOS: dict[str, tuple[str, ...]] = {"coq": COQ_PORTFOLIO, "lean": LEAN_PORTFOLIO}
+
+
+def default_portfolio(backend: str, *, hammer: bool = False) -> tuple[str, ...]:
+    tactics = PORTFOLIOS[backend]
+    if backend == "coq" and hammer:
+        tactics = tactics + HAMMER_PORTFOLIO
+    return tactics
