@@ -136,19 +136,31 @@ class Prover:
     def _prove(self, premises: Sequence[Formula], goal: Formula | None, timeout_s: float) -> ProofAttempt:
         raise NotImplementedError
 
-    def entails(self, premises: Sequence[Formula], conclusion: Formula, *, timeout_s: float) -> EntailmentResult:
-        """Does ``premises`` entail ``conclusion`` (TRUE), its negation (FALSE), or neither (UNKNOWN)?"""
+    def entails(
+        self,
+        premises: Sequence[Formula],
+        conclusion: Formula,
+        *,
+        timeout_s: float,
+        refutation: Formula | None = None,
+    ) -> EntailmentResult:
+        """Does ``premises`` entail ``conclusion`` (TRUE), its negation (FALSE), or neither (UNKNOWN)?
+
+        ``refutation`` replaces ``Not(conclusion)`` as the formula whose proof answers FALSE
+        (used by the controlled translator's ``literal`` negation mode, where the opposite of
+        ``red(b)`` is the atom ``not_red(b)``)."""
         _check_timeout(timeout_s)
         premises = list(premises)
+        negated = Not(conclusion) if refutation is None else refutation
         start = time.perf_counter()
         if self.parallel:
             with ThreadPoolExecutor(2) as pool:
                 pos_f = pool.submit(self._prove, premises, conclusion, timeout_s)
-                neg_f = pool.submit(self._prove, premises, Not(conclusion), timeout_s)
+                neg_f = pool.submit(self._prove, premises, negated, timeout_s)
                 pos, neg = pos_f.result(), neg_f.result()
         else:
             pos = self._prove(premises, conclusion, timeout_s / 2)
-            neg = self._prove(premises, Not(conclusion), max(timeout_s - (time.perf_counter() - start), timeout_s / 2))
+            neg = self._prove(premises, negated, max(timeout_s - (time.perf_counter() - start), timeout_s / 2))
         return combine(self.name, timeout_s, pos, neg, time.perf_counter() - start)
 
     def satisfiable(self, premises: Sequence[Formula], *, timeout_s: float) -> SatResult:
