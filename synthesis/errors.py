@@ -1,0 +1,61 @@
+"""User-facing errors of ``synthesis/``.
+
+Every error that the user can fix (bad arguments, an impossible request, a missing optional
+dependency, an output directory written by a different configuration) is a subclass of
+:class:`SynthesisError`; the ``nesy`` CLI prints it as ``nesy: error: <message>`` and exits 2.
+Bugs stay ordinary exceptions.
+
+Hierarchy::
+
+    SynthesisError
+    ├── ConfigError              bad or impossible request, raised before any work starts
+    ├── MissingExtraError        an optional dependency is not installed
+    ├── ResumeMismatchError      --out holds a run of a different configuration
+    └── CrossCheckDisagreement   two solvers disagree on a label (the formula is saved)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class SynthesisError(Exception):
+    """Base class of the errors meant for the user of ``synthesis/``."""
+
+
+class ConfigError(SynthesisError, ValueError):
+    """A request that is malformed or cannot be satisfied; raised before any work starts."""
+
+
+class MissingExtraError(SynthesisError, ImportError):
+    """An optional dependency is missing; the message names the ``pip install`` to run."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(f"{module} is not installed: pip install 'nesy[{extra}]'")
+        self.module = module
+        self.extra = extra
+
+
+class ResumeMismatchError(SynthesisError):
+    """The output directory already holds a run made with a different configuration."""
+
+
+class CrossCheckDisagreement(SynthesisError):
+    """The labelling solver and the cross-check solver disagree; the run stops.
+
+    ``path`` is the DIMACS file where the offending formula was saved.
+    """
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+def require(module: str, extra: str):
+    """Import an optional module by name, or raise :class:`MissingExtraError` naming the extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtraError(module, extra) from exc
