@@ -8,7 +8,8 @@ via ``$NESY_PROVER9`` or on ``PATH`` is used first.
 Budget: Prover9 gets ``assign(max_seconds, ceil(t))`` and the process group is killed from the
 outside at ``t + grace`` seconds, so a hung binary cannot outlive its limit.
 
-Exit codes (Prover9 manual): 0 proof found, 1 fatal error, 2 sos empty (search exhausted,
+A proof is recognised by "Exiting with N proof(s)" with N >= 1 (a proof found among the initial
+clauses exits with code 2 but prints the proof). Exit codes (Prover9 manual): 0 proof found, 1 fatal error, 2 sos empty (search exhausted,
 so the goal does not follow: with Prover9's default complete strategy a saturated clause set is
 satisfiable), 3 max_megs, 4 max_seconds, 5 max_given, 6 max_kept, 7 action, 101/102 signals.
 For ``satisfiable``: UNSAT = a refutation of the premises was found; SAT = sos empty.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import re
 import shutil
 import stat
 from collections.abc import Sequence
@@ -32,6 +34,7 @@ from logic.syntax import Formula
 from logic.paths import cache_dir
 
 WHEEL_BINARY = "executables/prover9-linux-elf-64"
+_PROOFS = re.compile(r"^Exiting with (\d+) proofs?\.", re.MULTILINE)
 
 
 def find_prover9() -> Path:
@@ -88,7 +91,10 @@ class Prover9(Prover):
         if outcome.timed_out:
             return ProofAttempt(ProofStatus.TIMEOUT, outcome.elapsed_s, f"prover9 killed at the {timeout_s:g}s limit")
         code = outcome.returncode
-        if code == 0 and "THEOREM PROVED" in outcome.stdout:
+        # A proof found while processing the initial clauses ends with exit code 2 (sos_empty)
+        # but still prints the proof and "Exiting with 1 proof": trust the proof count.
+        proofs = _PROOFS.search(outcome.stdout)
+        if (proofs and int(proofs.group(1)) > 0) or (code == 0 and "THEOREM PROVED" in outcome.stdout):
             return ProofAttempt(ProofStatus.PROVED, outcome.elapsed_s)
         if code == 2:
             return ProofAttempt(ProofStatus.NOT_PROVED, outcome.elapsed_s, "")
