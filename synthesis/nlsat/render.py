@@ -16,7 +16,8 @@ In ``rules``/``disjunctive`` a variable is an (entity, attribute) fact. Each for
 entities and attributes from the vocabulary (seeded per record): ``e = ceil(sqrt(n))`` entities
 (fewer if the vocabulary has fewer names, more if it lacks attributes), ``ceil(n / e)``
 attributes, and the variables are placed on distinct cells of that entity x attribute grid at
-random. Entity ``Bob`` is the FOL constant ``bob``; attribute ``big`` the predicate ``big``.
+random. Entity ``Bob`` is the FOL constant ``Bob`` (as ``logic.translate.controlled`` names it);
+attribute ``big`` the predicate ``big``.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def render(clauses: Sequence[Sequence[int]], atoms: Sequence[tuple[str | None, s
     x = Var("x")
     pos: list = []
     for entity, attribute in atoms:
-        term = x if entity is None else Const(entity.lower())
+        term = x if entity is None else Const(entity)
         pos.append(Pred(attribute, (term,)))
     neg = [Not(p) for p in pos]
 
