@@ -57,6 +57,7 @@ class TrainConfig:
     max_epochs: float = 1.0
     time_budget_s: float | None = 1200.0
     seed: int = 0
+    freeze_embeddings: bool = True  # the token-embedding table: most parameters, little to learn
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -182,6 +183,9 @@ def train_retriever(
     torch.manual_seed(config.seed)
     encoder = DenseEncoder(EncoderConfig(model=config.base_model, max_seq_len=config.max_seq_len))
     encoder.model.train()
+    if config.freeze_embeddings:
+        for p in encoder.model.get_input_embeddings().parameters():
+            p.requires_grad_(False)
     sampler = _NegativeSampler(corpus, rng)
     params = [p for p in encoder.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
