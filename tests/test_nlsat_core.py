@@ -14,7 +14,7 @@ from synthesis.errors import ConfigError
 from synthesis.nlsat.canonical import Deduplicator, _burnside, canonical_form, canonical_hash, count_distinct_formulas, degree_keys
 from synthesis.nlsat.config import Fragment, NLSatConfig, clause_count, hard_keep_count, parse_int_sweep, parse_ratio_sweep
 from synthesis.nlsat.labelling import Label, core_size, label_chunk, solver_name, z3_label
-from synthesis.nlsat.render import assign_atoms, render
+from synthesis.nlsat.render import assign_atoms, fol_trees, render
 from synthesis.nlsat.sampler import chunk_rng, sample_formulas, to_dimacs
 from synthesis.nlsat.selection import Target, pool_needed, select
 from synthesis.nlsat.vocabulary import Vocabulary, load_vocabulary
@@ -232,9 +232,13 @@ def test_fol_parses_and_equals_the_translation() -> None:
     vocab = load_vocabulary()
     rng = np.random.default_rng(5)
     for fragment in Fragment:
-        for clauses in sample_formulas(rng, 9, 12, 3, 5).tolist():
-            r = render(clauses, assign_atoms(9, fragment, vocab, rng), fragment)
-            assert [parsing.parse(s) for s in r.fol] == controlled.translate_theory(list(r.sentences))
+        for k in (1, 2, 3, 4):
+            for clauses in sample_formulas(rng, 9, 12, k, 5).tolist():
+                atoms = assign_atoms(9, fragment, vocab, rng)
+                r = render(clauses, atoms, fragment)
+                trees = fol_trees(clauses, atoms, fragment)
+                assert [str(t) for t in trees] == list(r.fol)  # the fast printer is logic's printer
+                assert [parsing.parse(s) for s in r.fol] == trees == controlled.translate_theory(list(r.sentences))
 
 
 def test_atoms_are_distinct_and_capacity_is_checked() -> None:

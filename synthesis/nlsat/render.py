@@ -85,47 +85,85 @@ def assign_atoms(n: int, fragment: Fragment, vocabulary: Vocabulary, rng: np.ran
 
 
 def render(clauses: Sequence[Sequence[int]], atoms: Sequence[tuple[str | None, str]], fragment: Fragment) -> Rendering:
-    """Render ``clauses`` (DIMACS literals over ``1..len(atoms)``) in ``fragment``."""
-    from logic.syntax import Const, Forall, Implies, Not, Pred, Var, conj, disj
+    """Render ``clauses`` (DIMACS literals over ``1..len(atoms)``) in ``fragment``.
+
+    The FOL strings are what ``str()`` of the corresponding ``logic.syntax`` tree prints (see
+    :func:`fol_trees`): the atoms and negated atoms are printed once per formula by logic's printer
+    and the connectives are joined in that printer's format (every binary connective in
+    parentheses, conjunctions and disjunctions nested to the left), which is several times faster
+    than building a tree per clause. ``tests/test_nlsat_core.py`` checks the two agree.
+    """
+    from logic.syntax import Const, Not, Pred, Var
 
     x = Var("x")
-    pos: list = []
+    pos_fol: list[str] = []
+    neg_fol: list[str] = []
+    pos_nl: list[str] = []
+    neg_nl: list[str] = []
     for entity, attribute in atoms:
-        term = x if entity is None else Const(entity)
-        pos.append(Pred(attribute, (term,)))
-    neg = [Not(p) for p in pos]
+        atom = Pred(attribute, (x if entity is None else Const(entity),))
+        pos_fol.append(str(atom))
+        neg_fol.append(str(Not(atom)))
+        if entity is None:  # relative: "is big" / "is not big"
+            pos_nl.append(f"is {attribute}")
+            neg_nl.append(f"is not {attribute}")
+        else:
+            pos_nl.append(f"{entity} is {attribute}")
+            neg_nl.append(f"{entity} is not {attribute}")
 
-    def fol_lit(lit: int):
-        return pos[lit - 1] if lit > 0 else neg[-lit - 1]
-
-    def phrase(lit: int) -> str:  # rules / disjunctive
-        entity, attribute = atoms[abs(lit) - 1]
-        return f"{entity} is {attribute}" if lit > 0 else f"{entity} is not {attribute}"
-
-    def predicate(lit: int) -> str:  # relative: "is big" / "is not big"
-        attribute = atoms[abs(lit) - 1][1]
-        return f"is {attribute}" if lit > 0 else f"is not {attribute}"
+    def left_nested(parts: list[str], op: str) -> str:
+        out = parts[0]
+        for part in parts[1:]:
+            out = f"({out} {op} {part})"
+        return out
 
     sentences: list[str] = []
     formulas: list[str] = []
     for clause in clauses:
         *body, head = clause
+        # the condition of a rule is the complement of a body literal
+        cond_nl = [neg_nl[lit - 1] if lit > 0 else pos_nl[-lit - 1] for lit in body]
+        cond_fol = [neg_fol[lit - 1] if lit > 0 else pos_fol[-lit - 1] for lit in body]
+        head_nl = pos_nl[head - 1] if head > 0 else neg_nl[-head - 1]
+        head_fol = pos_fol[head - 1] if head > 0 else neg_fol[-head - 1]
         if fragment is Fragment.RULES:
             if body:
-                sentences.append(f"If {' and '.join(phrase(-lit) for lit in body)} then {phrase(head)}.")
-                formula = Implies(conj(fol_lit(-lit) for lit in body), fol_lit(head))
+                sentences.append(f"If {' and '.join(cond_nl)} then {head_nl}.")
+                formulas.append(f"({left_nested(cond_fol, '&')} -> {head_fol})")
             else:
-                sentences.append(f"{phrase(head)}.")
-                formula = fol_lit(head)
+                sentences.append(f"{head_nl}.")
+                formulas.append(head_fol)
         elif fragment is Fragment.DISJUNCTIVE:
-            sentences.append(f"{' or '.join(phrase(lit) for lit in clause)}.")
-            formula = disj(fol_lit(lit) for lit in clause)
+            lits_nl = [pos_nl[lit - 1] if lit > 0 else neg_nl[-lit - 1] for lit in clause]
+            lits_fol = [pos_fol[lit - 1] if lit > 0 else neg_fol[-lit - 1] for lit in clause]
+            sentences.append(f"{' or '.join(lits_nl)}.")
+            formulas.append(left_nested(lits_fol, "|"))
         else:
             if body:
-                sentences.append(f"Every person who {' and '.join(predicate(-lit) for lit in body)} {predicate(head)}.")
-                formula = Forall(x, Implies(conj(fol_lit(-lit) for lit in body), fol_lit(head)))
+                sentences.append(f"Every person who {' and '.join(cond_nl)} {head_nl}.")
+                formulas.append(f"all x.({left_nested(cond_fol, '&')} -> {head_fol})")
             else:
-                sentences.append(f"Every person {predicate(head)}.")
-                formula = Forall(x, fol_lit(head))
-        formulas.append(str(formula))
+                sentences.append(f"Every person {head_nl}.")
+                formulas.append(f"all x.{head_fol}")
     return Rendering(fragment, tuple(sentences), tuple(formulas), tuple((e, a) for e, a in atoms))
+
+
+def fol_trees(clauses: Sequence[Sequence[int]], atoms: Sequence[tuple[str | None, str]], fragment: Fragment) -> list:
+    """The ``logic.syntax`` trees of a rendering's FOL (``[str(t) for t in ...] == render(...).fol``)."""
+    from logic.syntax import Const, Forall, Implies, Not, Pred, Var, conj, disj
+
+    x = Var("x")
+    pos = [Pred(a, (x if e is None else Const(e),)) for e, a in atoms]
+
+    def lit(v: int):
+        return pos[v - 1] if v > 0 else Not(pos[-v - 1])
+
+    out = []
+    for clause in clauses:
+        *body, head = clause
+        if fragment is Fragment.DISJUNCTIVE:
+            out.append(disj(lit(v) for v in clause))
+            continue
+        f = Implies(conj(lit(-v) for v in body), lit(head)) if body else lit(head)
+        out.append(Forall(x, f) if fragment is Fragment.RELATIVE else f)
+    return out
