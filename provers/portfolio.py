@@ -16,6 +16,7 @@ COQ_PORTFOLIO: tuple[str, ...] = (
     "intros; lra",
     "intros; ring",
     "intros; field",
+    "intros; field; auto",
     "vm_compute; reflexivity",
     "intros; subst; lia",
     "intros; nia",
@@ -34,6 +35,11 @@ COQ_PORTFOLIO: tuple[str, ...] = (
     "intros; eauto with arith",
     "tauto",
 )
+
+# Sentences added after a problem's own header so that the portfolio's tactics exist (miniF2F
+# files often import only Reals or Arith). They load decision procedures, no axioms; the proof
+# files nesy writes and checks contain them too.
+COQ_TACTIC_IMPORTS = "From Coq Require Import Lia Lra Psatz."
 
 # CoqHammer's proof-search tactics (Debian libcoq-hammer); they need HAMMER_IMPORT in the header.
 HAMMER_IMPORT = "From Hammer Require Import Tactics."

@@ -22,7 +22,7 @@ from pathlib import Path
 from provers.coq.check import proof_file_text
 from provers.coq.files import ProblemFile
 from provers.errors import EnvError, EnvInitError, InputError
-from provers.portfolio import HAMMER_IMPORT, default_portfolio
+from provers.portfolio import COQ_TACTIC_IMPORTS, HAMMER_IMPORT, default_portfolio
 from provers.protocol import EnvConfig, ProofFinished, ProofGivenUp, TacticError, TacticState, Theorem
 from provers.registry import canonical_name, get_backend
 from provers.verify import verify_proof
@@ -44,6 +44,7 @@ class ProveConfig:
     theorem_budget_s: float = 60.0
     workers: int = 1
     hammer: bool = False  # Coq: add CoqHammer's sauto/hauto (imports Hammer.Tactics)
+    tactic_imports: bool = True  # Coq: add COQ_TACTIC_IMPORTS after each problem's header
     check: bool = True
     extra_args: tuple[str, ...] = ()
 
@@ -78,9 +79,16 @@ class ProveRecord:
 
 
 def prepare_theorem(theorem: Theorem, config: ProveConfig) -> Theorem:
-    if config.hammer and canonical_name(config.backend) == "coq" and HAMMER_IMPORT not in theorem.header:
-        return Theorem(**{**asdict(theorem), "header": f"{theorem.header}\n{HAMMER_IMPORT}".strip()})
-    return theorem
+    """The theorem with the imports its portfolio needs added after its own header (Coq)."""
+    if canonical_name(config.backend) != "coq":
+        return theorem
+    extra = [COQ_TACTIC_IMPORTS] if config.tactic_imports else []
+    if config.hammer:
+        extra.append(HAMMER_IMPORT)
+    extra = [s for s in extra if s not in theorem.header]
+    if not extra:
+        return theorem
+    return Theorem(**{**asdict(theorem), "header": "\n".join([theorem.header, *extra]).strip()})
 
 
 def prove_theorem(problem: ProblemFile, config: ProveConfig) -> ProveRecord:

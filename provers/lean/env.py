@@ -87,8 +87,9 @@ class _Node:
 class LeanEnv(ProofEnv):
     """A proof environment for one Lean 4 theorem through LeanDojo.
 
-    ``dojo_factory(lean_theorem, timeout_s)`` builds the Dojo; it defaults to ``lean_dojo.Dojo``
-    and exists so that the mapping can be tested without a Lean toolchain.
+    ``dojo_factory(theorem, timeout_s)`` builds the Dojo for nesy's :class:`Theorem`; the default
+    converts it with :func:`to_lean_theorem` (``LeanGitRepo`` looks the repository up, online)
+    and builds a ``lean_dojo.Dojo``. It exists so that the mapping can be tested without Lean.
     """
 
     backend_name = "lean"
@@ -122,13 +123,15 @@ class LeanEnv(ProofEnv):
 
     def _start(self) -> Any:
         ld = import_lean_dojo()
-        factory = self._factory or (lambda thm, timeout: ld.Dojo(thm, timeout=timeout))
+        factory = self._factory or (lambda thm, timeout: ld.Dojo(to_lean_theorem(thm), timeout=timeout))
         try:
-            dojo = factory(to_lean_theorem(self.theorem), max(1, int(round(self.config.tactic_timeout_s))))
+            dojo = factory(self.theorem, max(1, int(round(self.config.tactic_timeout_s))))
             entered = dojo.__enter__()
+        except EnvInitError:
+            raise
         except ld.DojoInitError as exc:
             raise EnvInitError(f"{self.theorem.name}: LeanDojo could not start: {exc}") from exc
-        except (ld.DojoCrashError, ld.DojoTacticTimeoutError, OSError, RuntimeError, AssertionError) as exc:
+        except Exception as exc:  # noqa: BLE001 - network, git, toolchain: all mean "could not start"
             raise EnvInitError(f"{self.theorem.name}: LeanDojo failed while starting: {exc!r}") from exc
         self._dojo, init = entered
         if not isinstance(init, ld.TacticState):

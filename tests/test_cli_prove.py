@@ -1,0 +1,70 @@
+"""`nesy prove` and `nesy check` end to end, through the CLI entry point."""
+
+import json
+import shutil
+
+import pytest
+
+from nesy.cli import main
+from provers.cli import builtin_problems
+
+pytestmark = pytest.mark.skipif(shutil.which("coqidetop.opt") is None, reason="Coq is not installed")
+
+
+def test_prove_small_slice_then_check_every_proof(tmp_path, capsys):
+    src = tmp_path / "problems"
+    src.mkdir()
+    for name in ("nat_linear_system", "z_factor", "r_linear", "list_rev_involutive"):
+        shutil.copy(builtin_problems() / f"{name}.v", src)
+    (src / "broken.v").write_text("this is not Coq\n")
+    out = tmp_path / "out"
+    assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "5", "--budget", "30", "--workers", "2"]) == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    by_name = {r["name"]: r for r in rows}
+    assert set(by_name) == {"nat_linear_system", "z_factor", "r_linear", "list_rev_involutive", "broken"}
+    for name in ("nat_linear_system", "z_factor", "r_linear"):
+        assert by_name[name]["status"] == "proved", by_name[name]
+        assert by_name[name]["check"].startswith("accepted by coqc")
+    assert by_name["list_rev_involutive"]["status"] == "failed"
+    assert by_name["list_rev_involutive"]["tactics_tried"] > 5
+    assert by_name["broken"]["status"] == "error" and "no Theorem" in by_name["broken"]["message"]
+    summary = (out / "summary.md").read_text()
+    assert "| 5 | 4 | 3 | 1 |" in summary
+    proofs = sorted(out.glob("proofs/*.v"))
+    assert len(proofs) == 3
+    capsys.readouterr()
+    assert main(["check", *map(str, proofs)]) == 0
+    assert capsys.readouterr().out.count("OK ") == 3
+
+    # rerunning resumes: nothing is redone, each theorem appears once
+    assert main(["prove", str(src), "--out", str(out)]) == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == 5
+
+
+def test_check_refuses_admitted(tmp_path, capsys):
+    f = tmp_path / "cheat.v"
+    f.write_text("Theorem cheat : 1 = 2.\nProof.\nAdmitted.\n")
+    assert main(["check", str(f)]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["prove", "--backend", "isabelle"], "unknown proof backend 'isabelle'"),
+        (["prove", "/nonexistent/problems"], "no such file or directory"),
+        (["prove", "--workers", "0"], "--workers must be at least 1"),
+        (["check", "/nonexistent.v"], "no such file"),
+    ],
+)
+def test_bad_input_is_a_clear_error(argv, fragment, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+
+
+def test_malformed_problem_file_as_single_input(tmp_path, capsys):
+    f = tmp_path / "x.v"
+    f.write_text("Theorem x : True. (* never closed")
+    assert main(["check", str(f)]) == 2
+    assert "unterminated comment" in capsys.readouterr().err
