@@ -153,15 +153,17 @@ class CoqEnv(ProofEnv):
                     self._rewind(base_sid)
                     return TacticError(_clean(ans.error))
                 sid = xmlproto.parse_add(ans.payload)
+            # ``Goal`` executes the added sentences (coqidetop runs them lazily) and returns the
+            # goals in the same round trip; a failing tactic makes it answer "fail".
             try:
-                ans = self._proc.call(xmlproto.call_status(True), self.config.tactic_timeout_s)
+                ans = self._proc.call(xmlproto.call_goal(), self.config.tactic_timeout_s)
             except CallTimedOut:
                 self._rewind(base_sid)
                 return TacticError(f"timeout: tactic ran over {self.config.tactic_timeout_s:g}s", ErrorKind.TIMEOUT)
             if not ans.good:
                 self._rewind(base_sid)
                 return TacticError(_clean(ans.error))
-            goals = self._goals()
+            goals = xmlproto.parse_goals(ans.payload)
             if goals is None:  # the tactic string closed the proof itself
                 self._rewind(base_sid)
                 return TacticError("refused: the tactic left proof mode", ErrorKind.REFUSED)

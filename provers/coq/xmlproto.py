@@ -1,6 +1,6 @@
 """Encoding and decoding of coqidetop's XML protocol (Coq 8.16, protocol version 20200911).
 
-Only the calls nesy needs: ``Init``, ``Add``, ``Edit_at``, ``Goal``, ``Status``, ``Quit``.
+Only the calls nesy needs: ``Init``, ``Add``, ``Edit_at``, ``Goal``, ``Status``, ``Query``, ``Quit``.
 Values follow the protocol's generic encoding: ``<pair>a b</pair>``, ``<string>``, ``<int>``,
 ``<bool val=.../>``, ``<state_id val=.../>``, ``<option val="none|some">``, ``<union
 val="in_l|in_r">``, and answers ``<value val="good">...</value>`` or ``<value val="fail">
@@ -54,6 +54,17 @@ def call_goal() -> str:
     return '<call val="Goal"><unit/></call>'
 
 
+def call_query(query: str, state_id: int, route_id: int = 0) -> str:
+    """``Query``: run a read-only command (``Locate x.``, ``Print Libraries.``) at ``state_id``.
+
+    Its output arrives as notice/info feedback (:attr:`Answer.notices`); the document is unchanged.
+    """
+    return (
+        f'<call val="Query"><pair><route_id val="{route_id}"/><pair>{_string(query)}'
+        f'<state_id val="{state_id}"/></pair></pair></call>'
+    )
+
+
 def call_quit() -> str:
     return '<call val="Quit"><unit/></call>'
 
@@ -72,6 +83,7 @@ class Answer:
     error: str = ""  # the failure message (plain text)
     fail_state: int | None = None  # the state id Coq says to go back to
     messages: tuple[str, ...] = ()  # error/warning messages sent as feedback before the answer
+    notices: tuple[str, ...] = ()  # notice/info messages (the output of a Query), plain text
 
 
 def find_answer_end(buf: bytes) -> int:
@@ -84,30 +96,33 @@ def find_answer_end(buf: bytes) -> int:
 
 
 def parse_answer(chunk: bytes) -> Answer:
-    """Parse the feedback and the final ``<value>`` that make up one answer."""
-    text = chunk.decode("utf-8", errors="replace")
-    for bad, good in _ENTITY_FIXES.items():
-        text = text.replace(bad, good)
-    try:
-        root = ET.fromstring(f"<root>{text}</root>")
-    except ET.ParseError as exc:
-        raise ProtocolError(f"unreadable answer from coqidetop: {exc}: {text[:300]!r}") from exc
-    messages = []
-    for fb in root.iter("feedback"):
-        content = fb.find("feedback_content")
-        if content is not None and content.get("val") == "message":
-            msg = content.find("message")
-            if msg is not None:
-                level = msg.find("message_level")
-                pp = msg.find("richpp")
-                lvl = level.get("val") if level is not None else "?"
-                if lvl in ("error", "warning") and pp is not None:
-                    messages.append(f"{lvl}: {richpp_text(pp)}")
-    value = root.find("value")
-    if value is None:
-        raise ProtocolError(f"answer without <value>: {text[:300]!r}")
+    """Parse the feedback and the final ``<value>`` that make up one answer.
+
+    Only the ``<value>`` element and message feedback are parsed as XML: the bulk of most answers
+    is "processing"/"processed" feedback, skipped without parsing (this is the hot path).
+    """
+    cut = chunk.rfind(b"<value")
+    if cut < 0:
+        raise ProtocolError(f"answer without <value>: {chunk[:300]!r}")
+    value = _xml(chunk[cut:])
+    messages: list[str] = []
+    notices: list[str] = []
+    feedback = chunk[:cut]
+    if b'feedback_content val="message"' in feedback:
+        for fb in _xml(b"<root>" + feedback + b"</root>").iter("feedback"):
+            content = fb.find("feedback_content")
+            msg = content.find("message") if content is not None and content.get("val") == "message" else None
+            if msg is None:
+                continue
+            level = msg.find("message_level")
+            pp = msg.find("richpp")
+            lvl = level.get("val") if level is not None else "?"
+            if lvl in ("error", "warning") and pp is not None:
+                messages.append(f"{lvl}: {richpp_text(pp)}")
+            elif lvl in ("notice", "info") and pp is not None:
+                notices.append(richpp_text(pp))
     if value.get("val") == "good":
-        return Answer(True, value[0] if len(value) else None, messages=tuple(messages))
+        return Answer(True, value[0] if len(value) else None, messages=tuple(messages), notices=tuple(notices))
     sid = value.find("state_id")
     pp = value.find("richpp")
     err = richpp_text(pp) if pp is not None else "".join(value.itertext())
@@ -117,7 +132,18 @@ def parse_answer(chunk: bytes) -> Answer:
         error=err.strip(),
         fail_state=int(sid.get("val")) if sid is not None else None,
         messages=tuple(messages),
+        notices=tuple(notices),
     )
+
+
+def _xml(data: bytes) -> ET.Element:
+    text = data.decode("utf-8", errors="replace")
+    for bad, good in _ENTITY_FIXES.items():
+        text = text.replace(bad, good)
+    try:
+        return ET.fromstring(text)
+    except ET.ParseError as exc:
+        raise ProtocolError(f"unreadable answer from coqidetop: {exc}: {text[:300]!r}") from exc
 
 
 def richpp_text(elem: ET.Element) -> str:

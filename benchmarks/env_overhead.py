@@ -1,0 +1,159 @@
+"""Overhead of nesy's Coq environment over raw coqidetop round trips, measured side by side.
+
+Prints, from one run:
+
+1. the median latency of one tactic step through ``CoqEnv.run_tac`` divided by the median of a
+   raw coqidetop round trip doing the same protocol work (Add, Goal, then Edit_at back)
+   for the same tactics, interleaved so machine noise hits both alike (target: <= 1.15);
+2. the cost of moving to another branch of the search tree (replaying the path) at depths 1, 3
+   and 6, against a step on the current branch;
+3. resident memory of one environment's coqidetop process, for a bare header and for Reals.
+
+Usage: python benchmarks/env_overhead.py [--rounds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import statistics
+import subprocess
+import time
+
+from provers import EnvConfig, ProofFinished, TacticState, Theorem
+from provers.coq import xmlproto
+from provers.coq.env import CoqEnv
+from provers.coq.process import find_coqidetop
+
+HEADER = "Require Import Arith Lia."
+STATEMENT = "Theorem bench (a b c : nat) (H : a <= b) : a + c <= b + c /\\ c * 1 = c /\\ b + 0 = b."
+TACTICS = ["intros.", "split.", "repeat split.", "simpl.", "cbn.", "idtac.", "unfold lt.", "revert H.", "split; [lia|].", "rewrite Nat.add_0_r."]
+
+
+class RawCoq:
+    """The least Python can do: write the XML, read until </value>, no parsing beyond that."""
+
+    def __init__(self) -> None:
+        self.p = subprocess.Popen([find_coqidetop(), "-main-channel", "stdfds", "-async-proofs", "off"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        self.fd = self.p.stdout.fileno()
+        self.buf = b""
+
+    def call(self, xml: str) -> bytes:
+        self.p.stdin.write(xml.encode())
+        self.p.stdin.flush()
+        while True:
+            k = self.buf.find(b"</value>")
+            if k >= 0:
+                out, self.buf = self.buf[: k + 8], self.buf[k + 8 :]
+                return out
+            select.select([self.fd], [], [])
+            self.buf += os.read(self.fd, 1 << 16)
+
+    def add(self, sentence: str, sid: int) -> int:
+        out = self.call(xmlproto.call_add(sentence, sid))
+        return int(out.split(b'<state_id val="', 1)[1].split(b'"', 1)[0])
+
+    def start(self) -> int:
+        out = self.call(xmlproto.call_init())
+        sid = int(out.split(b'val="')[2].split(b'"')[0])
+        for s in [HEADER, STATEMENT, "Proof."]:
+            sid = self.add(s, sid)
+        self.call(xmlproto.call_status(True))
+        return sid
+
+    def step(self, root: int, tactic: str) -> None:
+        self.add(tactic, root)
+        self.call(xmlproto.call_goal())  # executes the sentence and returns the goals
+        self.call(xmlproto.call_edit_at(root))
+
+    def close(self) -> None:
+        self.p.kill()
+        self.p.wait()
+
+
+def tactic_overhead(rounds: int) -> tuple[float, float]:
+    raw = RawCoq()
+    root = raw.start()
+    env_times, raw_times = [], []
+    with CoqEnv(Theorem("bench", STATEMENT, HEADER), EnvConfig(tactic_timeout_s=30)) as (env, s0):
+        for tac in TACTICS:  # warm up both
+            raw.step(root, tac)
+            env.run_tac(s0, tac)
+        for _ in range(rounds):
+            for tac in TACTICS:
+                t = time.perf_counter()
+                raw.step(root, tac)
+                raw_times.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                env.run_tac(s0, tac)
+                env_times.append(time.perf_counter() - t)
+    raw.close()
+    return statistics.median(env_times), statistics.median(raw_times)
+
+
+def branch_switch(rounds: int) -> dict[int, tuple[float, float]]:
+    """Median seconds to run a tactic on the leaf of the other branch vs on the current leaf."""
+    out = {}
+    thm = Theorem("bench", STATEMENT, HEADER)
+    for depth in (1, 3, 6):
+        with CoqEnv(thm, EnvConfig(tactic_timeout_s=30)) as (env, s0):
+            leaves = []
+            for first in ("idtac.", "cbv beta."):
+                s = env.run_tac(s0, first)
+                for _ in range(depth - 1):
+                    s = env.run_tac(s, "idtac.")
+                assert isinstance(s, TacticState)
+                leaves.append(s)
+            switch, stay = [], []
+            for i in range(rounds):
+                leaf = leaves[i % 2]
+                t = time.perf_counter()
+                env.run_tac(leaf, "cbn.")  # leaf of the other branch: rewind + replay `depth` steps
+                switch.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                env.run_tac(leaf, "cbn.")  # same leaf again: only an Edit_at back
+                stay.append(time.perf_counter() - t)
+            out[depth] = (statistics.median(switch), statistics.median(stay))
+    return out
+
+
+def memory() -> dict[str, float]:
+    sizes = {}
+    for label, header, stmt in [
+        ("Init only", "", "Theorem m : True."),
+        ("Arith + Lia", HEADER, "Theorem m : True."),
+        ("Reals + Lra", "Require Import Reals Lra.", "Theorem m : True."),
+    ]:
+        with CoqEnv(Theorem("m", stmt, header)) as (env, s0):
+            assert not isinstance(env.run_tac(s0, "exact I."), TacticState) or True
+            sizes[label] = env.rss_bytes() / 2**20
+    return sizes
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=30)
+    args = ap.parse_args()
+    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    env_med, raw_med = tactic_overhead(args.rounds)
+    ratio = env_med / raw_med
+    print("\n## Tactic step latency (median over %d steps each, interleaved)" % (args.rounds * len(TACTICS)))
+    print("| path | median ms |\n|---|---:|")
+    print(f"| raw coqidetop round trip | {raw_med * 1e3:.2f} |")
+    print(f"| nesy CoqEnv.run_tac | {env_med * 1e3:.2f} |")
+    print(f"ratio env/raw = {ratio:.3f}  (target <= 1.15: {'OK' if ratio <= 1.15 else 'MISSED'})")
+    print("\n## Moving to another branch (replay) vs staying on the branch")
+    print("| depth of the other leaf | switch ms | stay ms | switch/stay |\n|---:|---:|---:|---:|")
+    for depth, (sw, st) in branch_switch(max(10, args.rounds)).items():
+        print(f"| {depth} | {sw * 1e3:.2f} | {st * 1e3:.2f} | {sw / st:.2f} |")
+    print("\n## Resident memory of one environment (coqidetop process)")
+    print("| header | RSS MiB |\n|---|---:|")
+    for label, mib in memory().items():
+        print(f"| {label} | {mib:.0f} |")
+    assert ProofFinished  # imported for the reader: the protocol's result types
+
+
+if __name__ == "__main__":
+    main()
