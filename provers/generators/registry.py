@@ -1,0 +1,79 @@
+"""Generators by name: ``build_generator(GeneratorConfig(spec=...))``.
+
+Spec syntax (also what ``--generator`` takes):
+
+==================================  ====================================================
+``portfolio``                       the backend's automation portfolio
+``portfolio:TAC1;;TAC2``            a portfolio of your own
+``hf:PATH_OR_HUB_NAME``             a transformers model (seq2seq or causal)
+``openai:URL[#MODEL]``              an OpenAI-compatible completions endpoint
+``A+B``, ``A*0.7+B*0.3``            a mix of generators (weights default to equal)
+==================================  ====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from provers.generators.base import GeneratorConfig, GeneratorConfigError, TacticGenerator
+
+KINDS = ("portfolio", "hf", "openai")
+ALIASES = {"transformers": "hf", "huggingface": "hf", "vllm": "openai", "symbolic": "portfolio"}
+
+
+def _portfolio(arg: str, config: GeneratorConfig) -> TacticGenerator:
+    from provers.generators.symbolic import PortfolioGenerator
+
+    tactics = tuple(t.strip() for t in arg.split(";;") if t.strip()) if arg else None
+    return PortfolioGenerator(tactics, backend=config.backend)
+
+
+def _hf(arg: str, config: GeneratorConfig) -> TacticGenerator:
+    from provers.generators.hf import HFGenerator
+
+    if not arg:
+        raise GeneratorConfigError("hf: needs a model directory or hub name, e.g. hf:~/.cache/nesy/models/tactic-tiny")
+    return HFGenerator(arg, config)
+
+
+def _openai(arg: str, config: GeneratorConfig) -> TacticGenerator:
+    from provers.generators.openai_api import OpenAIGenerator
+
+    url, _, model = arg.partition("#")
+    if not url:
+        raise GeneratorConfigError("openai: needs the API base URL, e.g. openai:http://localhost:8000/v1#my-model")
+    return OpenAIGenerator(url, model or None, config)
+
+
+BUILDERS: dict[str, Callable[[str, GeneratorConfig], TacticGenerator]] = {"portfolio": _portfolio, "hf": _hf, "openai": _openai}
+
+
+def split_mix(spec: str) -> list[tuple[str, float]]:
+    """``"A*0.7+B"`` -> ``[("A", 0.7), ("B", 1.0)]``."""
+    parts = []
+    for chunk in spec.split("+"):
+        chunk = chunk.strip()
+        if not chunk:
+            raise GeneratorConfigError(f"empty part in generator mix {spec!r}")
+        body, star, weight = chunk.rpartition("*")
+        if star and weight.replace(".", "", 1).isdigit():
+            parts.append((body.strip(), float(weight)))
+        else:
+            parts.append((chunk, 1.0))
+    return parts
+
+
+def build_generator(config: GeneratorConfig) -> TacticGenerator:
+    """The generator ``config.spec`` names; :class:`GeneratorConfigError` for an unknown kind."""
+    parts = split_mix(config.spec)
+    if len(parts) > 1:
+        from provers.generators.mix import MixGenerator
+
+        return MixGenerator([(build_generator(replace(config, spec=s)), w) for s, w in parts])
+    spec = parts[0][0]
+    kind, _, arg = spec.partition(":")
+    key = ALIASES.get(kind.strip().lower(), kind.strip().lower())
+    if key not in BUILDERS:
+        raise GeneratorConfigError(f"unknown generator {kind!r} in {config.spec!r}; known: {', '.join(KINDS)} (aliases: {', '.join(f'{a}={b}' for a, b in sorted(ALIASES.items()))})")
+    return BUILDERS[key](arg.strip(), config)
