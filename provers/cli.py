@@ -44,6 +44,8 @@ def register(commands) -> None:
     c.add_argument("files", nargs="+", type=Path, help=".v files to check")
     c.add_argument("--allow-axiom", action="append", default=[], help="also allow this axiom (as Print Assumptions prints it)")
     c.add_argument("--timeout", type=float, default=300.0, help="seconds per file")
+    __import__("provers.cli_search").cli_search.register(commands)  # nesy eval minif2f, nesy train tactics
+    __import__("provers.cli_trace").cli_trace.register(commands)  # nesy trace
 
 
 def _run_prove(args: argparse.Namespace) -> int:
