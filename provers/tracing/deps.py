@@ -1,0 +1,129 @@
+"""Dependency order of a user's ``.v`` files, and compiling them with coqc in that order.
+
+Files of a library depend on each other only through compiled ``.vo`` files, so before a user's
+directory can be replayed file by file its ``.vo`` files must exist. ``coqdep`` (shipped with Coq)
+gives each file's dependencies inside the library; files are compiled in topological order, and a
+file whose compilation fails (or that depends on one that failed) gets an error record naming it
+and coqc's message; the others go on.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from provers.errors import MissingDependencyError
+from provers.tracing.config import Library, TraceInputError
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """``ok`` files compiled (or up to date); ``failed`` maps a relative path to its error text."""
+
+    order: tuple[str, ...]
+    failed: dict[str, str]
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if not path:
+        raise MissingDependencyError(f"{name} not found on PATH: install Coq (Debian: apt-get install -y coq libcoq-stdlib)")
+    return path
+
+
+def dependencies(library: Library, files: list[Path]) -> dict[str, set[str]]:
+    """Relative path -> relative paths (of ``files``) it requires, from ``coqdep``."""
+    rels = {library.rel(f) for f in files}
+    proc = subprocess.run(
+        [_tool("coqdep"), *library.load_args(), *[str(f) for f in files]],
+        capture_output=True, text=True, timeout=600,
+    )
+    if proc.returncode != 0 and not proc.stdout:
+        raise TraceInputError(f"coqdep failed on {library.root}: {proc.stderr.strip()[:500]}")
+    deps: dict[str, set[str]] = {r: set() for r in rels}
+    root = library.root.resolve()
+    for line in proc.stdout.replace("\\\n", " ").splitlines():
+        if ":" not in line:
+            continue
+        targets, _, sources = line.partition(":")
+        vo = next((t for t in targets.split() if t.endswith(".vo")), None)
+        if vo is None:
+            continue
+        me = _rel(root, vo[:-3] + ".v")
+        if me not in deps:
+            continue
+        for src in sources.split():
+            if src.endswith(".vo"):
+                other = _rel(root, src[:-3] + ".v")
+                if other in deps and other != me:
+                    deps[me].add(other)
+    return deps
+
+
+def _rel(root: Path, path: str) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def topological_order(deps: dict[str, set[str]]) -> list[str]:
+    """Files sorted so that each comes after what it requires (ties by name); a cycle is an error."""
+    order: list[str] = []
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        if state.get(node) == 2:
+            return
+        if state.get(node) == 1:
+            cycle = trail[trail.index(node):] + [node]
+            raise TraceInputError("dependency cycle between files: " + " -> ".join(cycle))
+        state[node] = 1
+        for d in sorted(deps[node]):
+            visit(d, trail + [node])
+        state[node] = 2
+        order.append(node)
+
+    for n in sorted(deps):
+        visit(n, [])
+    return order
+
+
+def compile_library(library: Library, files: list[Path], timeout_s: float = 600.0,
+                    on_file: Callable[[str, str | None], None] | None = None) -> CompileResult:
+    """Compile every file with coqc in dependency order (skipping up-to-date ``.vo`` files)."""
+    deps = dependencies(library, files)
+    order = topological_order(deps)
+    coqc = _tool("coqc")
+    failed: dict[str, str] = {}
+    for rel in order:
+        src = library.root / rel
+        vo = src.with_suffix(".vo")
+        bad_dep = next((d for d in sorted(deps[rel]) if d in failed), None)
+        if bad_dep is not None:
+            failed[rel] = f"not compiled: it requires {bad_dep}, which failed"
+        elif vo.exists() and vo.stat().st_mtime >= max(
+            [src.stat().st_mtime] + [(library.root / d).with_suffix(".vo").stat().st_mtime for d in deps[rel]]
+        ):
+            pass
+        else:
+            try:
+                proc = subprocess.run([coqc, "-q", *library.load_args(), str(src)], capture_output=True,
+                                      text=True, timeout=timeout_s, cwd=str(library.root))
+                if proc.returncode != 0:
+                    vo.unlink(missing_ok=True)
+                    failed[rel] = "coqc failed: " + _squash(proc.stderr or proc.stdout)
+            except subprocess.TimeoutExpired:
+                vo.unlink(missing_ok=True)
+                failed[rel] = f"coqc ran over {timeout_s:g}s"
+        if on_file is not None:
+            on_file(rel, failed.get(rel))
+    return CompileResult(tuple(order), failed)
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()[:2000] or "no message"

@@ -1,0 +1,322 @@
+"""Replaying one ``.v`` file through coqidetop and recording everything the dataset needs.
+
+Every sentence of the file is added in order (``Add``) and executed with ``Goal``, which also
+says whether a proof is open and what its goals are. So the tracer needs no syntactic guess about
+where proofs start or end:
+
+* no proof open and ``Goal`` returns goals: the sentence opened a proof (``Lemma``, ``Definition
+  ... .`` without body, ``Instance``, ``Goal``, ``Next Obligation``);
+* a proof open and goals returned: the sentence ran inside the proof; if it is a tactic (not a
+  bullet, a brace or a capitalised vernacular such as ``Proof``/``Show``), it is recorded with
+  the focused goals before and after it and the names it uses (:mod:`provers.tracing.locate`);
+* a proof open and no goals: the sentence closed it (``Qed``, ``Defined``, ``Admitted``, ...).
+
+Declarations outside proofs become premises with the full name :class:`~provers.tracing.syntax.Scopes`
+gives them. Modules closed or defined in the file are listed with ``Print Module`` so that
+members they get by ``Include`` or functor application (``Nat.add_comm`` lives in
+``Coq.Arith.PeanoNat.Nat`` but is stated in an abstract functor) are premises too. The imports
+are the libraries loaded at the end of the file (``Print Libraries``): all of them, not just the
+direct ones, which makes no difference to accessibility.
+
+The first sentence that fails (parse error, Coq error, time limit, crash) stops the file; the
+result carries a :class:`FileError` naming the sentence, and what was traced before it.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provers.coq import xmlproto
+from provers.coq.process import CallTimedOut, CoqProcess, ProcessDied, ProcessHung
+from provers.coq.sentences import SentenceError, split_sentences
+from provers.protocol import Goal
+from provers.tracing.config import Library
+from provers.tracing.locate import TERM_KINDS, LocateCache
+from provers.tracing.records import (
+    FileError,
+    FilePremise,
+    FileStats,
+    FileTrace,
+    TacticRecord,
+    TheoremRecord,
+    UsedName,
+)
+from provers.tracing.syntax import Scopes, blank_comments, declared, head, identifiers
+
+NO_GOALS = "no goals"
+_CLOSERS_KEPT = ("Qed", "Defined", "Save")
+
+
+class _Stop(Exception):
+    def __init__(self, error: FileError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def render_state(goals: tuple[Goal, ...]) -> str:
+    """The focused goals as text (hypotheses, a bar, the conclusion; goals apart by a blank line)."""
+    return "\n\n".join(str(g) for g in goals) if goals else NO_GOALS
+
+
+def is_tactic(sentence: str) -> bool:
+    """A proof sentence worth recording: not a bullet/brace, not a (capitalised) vernacular."""
+    body = blank_comments(sentence).strip()
+    if not body or set(body) <= set("-+*{} "):
+        return False
+    body = re.sub(r"^(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*", "", body)
+    if body in ("{", "}"):
+        return False
+    word = re.match(r"[A-Za-z_][\w']*", body)
+    return not (word and word.group(0)[0].isupper())
+
+
+@dataclass
+class _OpenProof:
+    index: int
+    start: int  # offset of the opening sentence
+    sentence: str
+    names: list  # Declared of the opener
+    state: str
+    hyps: frozenset[str]
+    tactics: list = field(default_factory=list)
+
+
+class _Lines:
+    def __init__(self, text: str) -> None:
+        self.starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def pos(self, offset: int) -> tuple[int, int]:
+        import bisect
+
+        k = bisect.bisect_right(self.starts, offset) - 1
+        return k + 1, offset - self.starts[k] + 1
+
+
+class FileReplayer:
+    """Replays one file of a :class:`Library` (one coqidetop process, closed at the end)."""
+
+    def __init__(self, library: Library, rel_path: str, key: str = "", sentence_timeout_s: float = 300.0,
+                 start_timeout_s: float = 120.0) -> None:
+        self.library = library
+        self.rel_path = rel_path
+        self.key = key
+        self.sentence_timeout_s = sentence_timeout_s
+        self.start_timeout_s = start_timeout_s
+        self.module = library.module_name(rel_path)
+
+    def run(self) -> FileTrace:
+        t0 = time.monotonic()
+        self._premises: list[FilePremise] = []
+        self._known: set[str] = set()
+        self._theorems: list[TheoremRecord] = []
+        self._imports: tuple[str, ...] = ()
+        self._done = 0
+        self._total = 0
+        self._peak = 0
+        self._cache: LocateCache | None = None
+        error: FileError | None = None
+        proc: CoqProcess | None = None
+        try:
+            text = self._read()
+            try:
+                sentences = split_sentences(text, allow_trailing=False)
+            except SentenceError as exc:
+                raise _Stop(FileError(f"cannot cut the file into sentences: {exc}")) from exc
+            self._total = len(sentences)
+            try:
+                proc = CoqProcess(self.library.args_for(self.rel_path))
+            except OSError as exc:
+                raise _Stop(FileError(f"cannot start coqidetop: {exc}")) from exc
+            self._replay(proc, text, sentences)
+        except _Stop as stop:
+            error = stop.error
+        finally:
+            if proc is not None:
+                self._peak = max(self._peak, proc.rss_bytes())
+                proc.close()
+        cache = self._cache
+        return FileTrace(
+            path=self.rel_path,
+            module=self.module,
+            key=self.key,
+            imports=self._imports,
+            premises=tuple(self._premises),
+            theorems=tuple(self._theorems),
+            error=error,
+            stats=FileStats(
+                sentences=self._done,
+                sentences_total=self._total,
+                seconds=round(time.monotonic() - t0, 3),
+                locate_queries=cache.queries if cache else 0,
+                locate_hits=cache.hits if cache else 0,
+                peak_rss_bytes=self._peak,
+            ),
+        )
+
+    # ------------------------------------------------------------------ internals
+
+    def _read(self) -> str:
+        path = self.library.root / self.rel_path
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _Stop(FileError(f"cannot read the file: {exc}")) from exc
+        except UnicodeDecodeError as exc:
+            raise _Stop(FileError(f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from exc
+
+    def _replay(self, proc: CoqProcess, text: str, sentences) -> None:
+        lines = _Lines(text)
+        current = {"index": None, "sentence": "", "offset": 0}
+
+        def fail(message: str) -> _Stop:
+            i = current["index"]
+            line, col = lines.pos(current["offset"]) if i is not None else (None, None)
+            return _Stop(FileError(message, i, line, col, current["sentence"]))
+
+        def call(xml: str, timeout: float) -> xmlproto.Answer:
+            try:
+                return proc.call(xml, timeout)
+            except CallTimedOut as exc:
+                raise fail(f"timed out after {timeout:g}s") from exc
+            except (ProcessDied, ProcessHung) as exc:
+                raise fail(str(exc)) from exc
+            except xmlproto.ProtocolError as exc:
+                raise fail(f"unreadable answer from coqidetop: {exc}") from exc
+
+        ans = call(xmlproto.call_init(), self.start_timeout_s)
+        if not ans.good:
+            raise fail(f"coqidetop Init failed: {ans.error}")
+        sid = xmlproto.state_id_of(ans.payload)
+
+        def query(q: str) -> str:
+            a = call(xmlproto.call_query(q, sid), self.sentence_timeout_s)
+            return "\n".join(a.notices) if a.good else ""
+
+        self._cache = cache = LocateCache(query)
+        scopes = Scopes(self.module)
+        proof: _OpenProof | None = None
+        for i, s in enumerate(sentences):
+            current.update(index=i, sentence=s.text, offset=s.start)
+            ans = call(xmlproto.call_add(s.text, sid), self.sentence_timeout_s)
+            if not ans.good:
+                raise fail(_clean(ans.error))
+            sid = xmlproto.parse_add(ans.payload)
+            ans = call(xmlproto.call_goal(), self.sentence_timeout_s)
+            if not ans.good:
+                raise fail(_clean(ans.error))
+            goals = xmlproto.parse_goals(ans.payload)
+            self._done = i + 1
+            end = s.start + len(s.text)
+            if proof is None:
+                if goals is not None:
+                    names = declared(s.text)
+                    proof = _OpenProof(i, s.start, s.text, names, render_state(goals.focused), _hyp_names(goals.focused))
+                    continue
+                decls = declared(s.text)
+                if decls:
+                    for d in decls:
+                        self._add_premise(scopes.full_name(d.name), d.kind, d.code,
+                                          lines.pos(s.start + d.start), lines.pos(s.start + d.end))
+                        cache.forget(d.name)
+                    continue
+                cache.clear()
+                event, module = scopes.update(s.text)
+                if module and event in ("close", "define"):
+                    self._module_members(query(f"Print Module {module}."), module, lines.pos(s.start), lines.pos(end))
+            elif goals is None:  # the sentence closed the proof
+                closer = head(blank_comments(s.text))[0]
+                kept = closer in _CLOSERS_KEPT or closer == "Proof"
+                for d in proof.names:
+                    full = scopes.full_name(d.name)
+                    if closer != "Abort":
+                        self._add_premise(full, d.kind, d.code, lines.pos(proof.start + d.start), lines.pos(end))
+                    cache.forget(d.name)
+                if kept and proof.names and proof.tactics:
+                    d = proof.names[0]
+                    self._theorems.append(TheoremRecord(
+                        full_name=scopes.full_name(d.name), kind=d.kind, statement=d.code,
+                        start=lines.pos(proof.start), end=lines.pos(end), tactics=tuple(proof.tactics),
+                    ))
+                if len(self._theorems) % 20 == 0:
+                    self._peak = max(self._peak, proc.rss_bytes())
+                proof = None
+            else:
+                after = render_state(goals.focused)
+                if is_tactic(s.text):
+                    used = []
+                    for ident in identifiers(s.text):
+                        if ident.text in proof.hyps:
+                            continue
+                        loc = cache.resolve(ident.text)
+                        if loc is not None and loc.kind in TERM_KINDS:
+                            used.append(UsedName(ident.text, ident.start, ident.end, scopes.normalize(loc.full_name), loc.kind))
+                    proof.tactics.append(TacticRecord(s.text, proof.state, after, tuple(used)))
+                proof.state = after
+                proof.hyps = _hyp_names(goals.focused)
+        if proof is not None:
+            raise fail("the file ends inside a proof")
+        current.update(index=None, sentence="")
+        self._imports = tuple(
+            name for name in (ln.strip() for ln in query("Print Libraries.").splitlines()[1:])
+            if name and " " not in name and name != self.module and not name.endswith(":")
+        )
+
+    def _add_premise(self, full: str, kind: str, code: str, start, end) -> None:
+        if full in self._known:
+            return
+        self._known.add(full)
+        self._premises.append(FilePremise(full, kind, code, start, end))
+
+    def _module_members(self, printed: str, module: str, start, end) -> None:
+        """Add the constants of a closed/defined module that the file does not state itself."""
+        for name, kind, code in parse_print_module(printed):
+            self._add_premise(f"{module}.{name}", "Included", code, start, end)
+
+
+def _hyp_names(goals: tuple[Goal, ...]) -> frozenset[str]:
+    return frozenset(n for g in goals for h in g.hypotheses for n in h.names)
+
+
+_ITEM_RE = re.compile(r"^(Parameter|Definition|Axiom)\s+([^\s:]+)\s*:\s*(.*?)\.?$", re.DOTALL)
+
+
+def parse_print_module(printed: str) -> list[tuple[str, str, str]]:
+    """``(name, keyword, "name : type")`` of the top-level constants in ``Print Module`` output."""
+    lines = printed.splitlines()
+    try:
+        k = next(i for i, ln in enumerate(lines) if ln.strip().startswith(":= Struct") or ln.strip() == "Struct")
+    except StopIteration:
+        return []
+    body = lines[k + 1:]
+    indent = None
+    items: list[list[str]] = []
+    for ln in body:
+        if not ln.strip():
+            continue
+        lead = len(ln) - len(ln.lstrip())
+        if indent is None:
+            indent = lead
+        if lead < indent:
+            break  # "End" of the structure
+        if lead == indent:
+            items.append([ln.strip()])
+        elif items:
+            items[-1].append(ln.strip())
+    out = []
+    for item in items:
+        m = _ITEM_RE.match(" ".join(item))
+        if m:
+            out.append((m.group(2), m.group(1), f"{m.group(2)} : {m.group(3).strip()}"))
+    return out
+
+
+def _clean(message: str) -> str:
+    return re.sub(r"\s+", " ", message).strip() or "Coq reported an error without a message"
+
+
+def replay_file(library: Library, rel_path: str, key: str = "", sentence_timeout_s: float = 300.0) -> FileTrace:
+    """Replay ``rel_path`` of ``library``; never raises for a bad file (see :class:`FileTrace`)."""
+    return FileReplayer(library, rel_path, key, sentence_timeout_s).run()

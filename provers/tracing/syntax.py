@@ -1,0 +1,411 @@
+"""What a Coq sentence declares, where names live (modules, sections), and what a tactic names.
+
+Everything here is syntactic and works on one sentence at a time; :mod:`provers.tracing.replay`
+runs the sentences through Coq, which has the last word (a sentence we misread still runs).
+
+* :func:`declared` — the global names a vernacular sentence introduces, with their kind and the
+  span of text that states each (a constructor's clause, a record field, the whole sentence).
+* :class:`Scopes` — the stack of open modules and sections; a name declared inside ``Module M``
+  of file ``Lib.F`` is ``Lib.F.M.name``; sections add nothing (Coq discharges them at ``End``).
+* :func:`identifiers` — the (possibly qualified) identifiers a tactic names, with offsets, outside
+  comments and strings; which of them are constants is decided by Coq's ``Locate``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from provers.coq.sentences import _skip_comment, _skip_string
+
+THEOREM_KEYWORDS = frozenset("Theorem Lemma Fact Remark Corollary Proposition Property Example".split())
+DEFINITION_KEYWORDS = frozenset("Definition Fixpoint CoFixpoint Let Function Instance Scheme".split())
+AXIOM_KEYWORDS = frozenset("Axiom Axioms Conjecture Conjectures Parameter Parameters".split())
+INDUCTIVE_KEYWORDS = frozenset("Inductive CoInductive Variant".split())
+RECORD_KEYWORDS = frozenset("Record Structure Class".split())
+
+_MODIFIERS = re.compile(
+    r"^(?:\s*#\[[^\]]*\]|\s*(?:Local|Global|Polymorphic|Monomorphic|Program|Private|Cumulative|"
+    r"NonCumulative|Template|Unset\s+Universe\s+Polymorphism)\b)*\s*"
+)
+_IDENT = r"[A-Za-z_\u00C0-\uFFFF][\w'\u00C0-\uFFFF]*"
+_IDENT_RE = re.compile(_IDENT)
+_QUALID_RE = re.compile(rf"(?<![\w'.]){_IDENT}(?:\.{_IDENT})*")
+
+
+def blank_comments(text: str) -> str:
+    """``text`` with comments and string contents replaced by spaces (offsets and newlines kept)."""
+    out = list(text)
+    i, n = 0, len(text)
+    while i < n:
+        if text.startswith("(*", i):
+            j = _skip_comment(text, i)
+            for k in range(i, j):
+                if out[k] != "\n":
+                    out[k] = " "
+            i = j
+        elif text[i] == '"':
+            j = _skip_string(text, i)
+            for k in range(i + 1, j - 1):
+                if out[k] != "\n":
+                    out[k] = " "
+            i = j
+        else:
+            i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A global name a sentence introduces: ``name`` (short), its ``kind`` (the keyword, or
+    ``Constructor``/``Field``), and the offsets ``start..end`` in the sentence of the text that
+    states it (``code``)."""
+
+    name: str
+    kind: str
+    start: int
+    end: int
+    code: str
+
+
+def head(sentence: str) -> tuple[str, int]:
+    """The first keyword of a sentence after attributes and modifiers, and its offset."""
+    m = _MODIFIERS.match(sentence)
+    rest_at = m.end() if m else 0
+    k = _IDENT_RE.match(sentence, rest_at)
+    return (k.group(0), rest_at) if k else ("", rest_at)
+
+
+def declared(sentence: str) -> list[Declared]:
+    """The global names a vernacular sentence declares (empty for anything else).
+
+    ``sentence`` is the sentence as written; comments are ignored. Section-local names
+    (``Variable``, ``Hypothesis``, ``Context``) and anonymous instances are not global names.
+    """
+    text = blank_comments(sentence)
+    kw, at = head(text)
+    after = at + len(kw)
+    if kw in THEOREM_KEYWORDS or kw in DEFINITION_KEYWORDS:
+        if kw == "Scheme":
+            return _scheme(sentence, text, after)
+        return _mutual(sentence, text, kw, after)
+    if kw in AXIOM_KEYWORDS:
+        return _axioms(sentence, text, kw, after)
+    if kw in INDUCTIVE_KEYWORDS:
+        return _inductive(sentence, text, kw, after)
+    if kw in RECORD_KEYWORDS:
+        return _record(sentence, text, kw, after)
+    return []
+
+
+def _name_at(text: str, pos: int) -> re.Match | None:
+    return re.compile(r"\s*(" + _IDENT + r")").match(text, pos)
+
+
+def _clean(code: str) -> str:
+    return re.sub(r"[ \t]+\n", "\n", blank_comments(code)).strip()
+
+
+def _mutual(sentence: str, text: str, kw: str, after: int) -> list[Declared]:
+    out = []
+    for block_start, block_end in _split_top(text, after, len(text), words=("with",)):
+        m = _name_at(text, block_start)
+        if m and m.group(1) not in ("with",):
+            if kw == "Instance" and text[m.end(1):].lstrip().startswith(":") and m.group(1) == "":
+                continue
+            out.append(Declared(m.group(1), kw, 0, len(sentence), _clean(sentence)))
+    if kw == "Instance" and out and re.match(r"\s*:", text[after:]):
+        return []  # "Instance : C." is anonymous
+    return out
+
+
+def _scheme(sentence: str, text: str, after: int) -> list[Declared]:
+    out = []
+    for a, b in _split_top(text, after, len(text), words=("with",)):
+        m = re.compile(r"\s*(?:(?:Equality|Boolean\s+Equality)\s+for\s+)?(" + _IDENT + r")\s*:=").match(text, a)
+        if m:
+            out.append(Declared(m.group(1), "Scheme", 0, len(sentence), _clean(sentence)))
+    return out
+
+
+def _axioms(sentence: str, text: str, kw: str, after: int) -> list[Declared]:
+    body = text[after:]
+    names: list[str] = []
+    if body.lstrip().startswith("("):  # Parameters (a b : T) (c : U).
+        for grp in re.finditer(r"\(([^():]*):", body):
+            names.extend(_IDENT_RE.findall(grp.group(1)))
+    else:
+        colon = _find_top(text, after, len(text), ":")
+        if colon < 0:
+            return []
+        names = _IDENT_RE.findall(text[after:colon])
+    return [Declared(n, kw, 0, len(sentence), _clean(sentence)) for n in names]
+
+
+def _inductive(sentence: str, text: str, kw: str, after: int) -> list[Declared]:
+    out = []
+    end = _find_word_top(text, after, len(text), "where")
+    end = len(text) if end < 0 else end
+    for a, b in _split_top(text, after, end, words=("with",)):
+        m = _name_at(text, a)
+        if not m:
+            continue
+        out.append(Declared(m.group(1), kw, 0, len(sentence), _clean(sentence)))
+        defn = _find_top(text, m.end(), b, ":=")
+        if defn < 0:
+            continue
+        for ca, cb in _split_top(text, defn + 2, b, bars=True):
+            cm = _name_at(text, ca)
+            if cm and text[ca:cb].strip():
+                out.append(Declared(cm.group(1), "Constructor", cm.start(1), cb, _clean(sentence[cm.start(1):cb])))
+    return out
+
+
+def _record(sentence: str, text: str, kw: str, after: int) -> list[Declared]:
+    m = _name_at(text, after)
+    if not m:
+        return []
+    name = m.group(1)
+    out = [Declared(name, kw, 0, len(sentence), _clean(sentence))]
+    defn = _find_top(text, m.end(), len(text), ":=")
+    if defn < 0:
+        return out
+    brace = text.find("{", defn)
+    if brace < 0:  # Class C := f : T.  (a definitional class: one field)
+        fm = _name_at(text, defn + 2)
+        if fm:
+            out.append(Declared(fm.group(1), "Field", fm.start(1), len(text.rstrip().rstrip(".")),
+                                _clean(sentence[fm.start(1):].rstrip().rstrip("."))))
+        return out
+    ctor = _name_at(text, defn + 2)
+    ctor_name = ctor.group(1) if ctor and ctor.end(1) <= brace else f"Build_{name}"
+    out.append(Declared(ctor_name, "Constructor", 0, len(sentence), _clean(sentence)))
+    close = _matching(text, brace)
+    for fa, fb in _split_top(text, brace + 1, close, sep=";"):
+        seg = text[fa:fb]
+        fm = re.compile(r"\s*(?:#\[[^\]]*\]\s*)?(" + _IDENT + r")").match(seg)
+        if fm and re.match(r"\s*(?::>?|:=|\(|" + _IDENT + ")", seg[fm.end(1):]):
+            s = fa + fm.start(1)
+            out.append(Declared(fm.group(1), "Field", s, fb, _clean(sentence[s:fb])))
+    return out
+
+
+# ------------------------------------------------------------------ top-level scanning
+
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def _split_top(text: str, a: int, b: int, *, words: tuple[str, ...] = (), bars: bool = False,
+               sep: str | None = None) -> list[tuple[int, int]]:
+    """Cut ``text[a:b]`` at top level (outside brackets) at the given words, at ``|`` (not
+    ``||``), or at ``sep``; returns the pieces' offsets."""
+    pieces, depth, start, i = [], 0, a, a
+    while i < b:
+        c = text[i]
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth = max(0, depth - 1)
+        elif words and c.isalpha() and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_'.")) and depth > 0:
+            m = _IDENT_RE.match(text, i)
+            if m and m.group(0) == "match":
+                depth += 1
+            elif m and m.group(0) == "end":
+                depth -= 1
+            i = m.end() if m else i + 1
+            continue
+        elif depth == 0:
+            if bars and c == "|" and text[i:i + 2] != "||" and text[i - 1:i] != "|":
+                pieces.append((start, i))
+                start = i + 1
+            elif sep is not None and c == sep:
+                pieces.append((start, i))
+                start = i + 1
+            elif words and (c.isalpha()) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_'.")):
+                m = _IDENT_RE.match(text, i)
+                if m and m.group(0) == "match":  # "match ... with ... end" nests
+                    depth += 1
+                elif m and m.group(0) == "end" and depth > 0:
+                    depth -= 1
+                elif m and m.group(0) in words:
+                    pieces.append((start, i))
+                    start = m.end()
+                    i = m.end()
+                    continue
+                if m:
+                    i = m.end()
+                    continue
+        i += 1
+    pieces.append((start, b))
+    if bars:
+        end = pieces[-1][1]
+        # the trailing '.' of the sentence is no part of the last clause
+        last_a, last_b = pieces[-1]
+        seg = text[last_a:last_b].rstrip()
+        if seg.endswith("."):
+            pieces[-1] = (last_a, last_a + len(seg) - 1)
+        del end
+    return [(x, y) for x, y in pieces if text[x:y].strip()]
+
+
+def _find_top(text: str, a: int, b: int, token: str) -> int:
+    """Offset of the first top-level ``token`` in ``text[a:b]`` (``:`` not part of ``:=``/``::``)."""
+    depth, i = 0, a
+    while i < b:
+        c = text[i]
+        if c in _OPEN:
+            depth += 1
+        elif c in _CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0 and text.startswith(token, i):
+            if token == ":" and text[i + 1:i + 2] in ("=", ":", ">") or token == ":" and text[i - 1:i] == ":":
+                i += 2
+                continue
+            return i
+        i += 1
+    return -1
+
+
+def _find_word_top(text: str, a: int, b: int, word: str) -> int:
+    for x, _ in _split_top(text, a, b, words=(word,))[1:2]:
+        return x - len(word) - 1 if x > a else -1
+    return -1
+
+
+def _matching(text: str, i: int) -> int:
+    depth = 0
+    for j in range(i, len(text)):
+        if text[j] in _OPEN:
+            depth += 1
+        elif text[j] in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(text)
+
+
+# ------------------------------------------------------------------ scopes
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str  # "Module", "Module Type" or "Section"
+    name: str
+    functor: bool = False  # a module with parameters: its names are internal to the functor
+
+
+_MODULE_RE = re.compile(
+    rf"^(Module)\s+(?:(Type)\s+)?(?:(?:Import|Export)\s+)?({_IDENT})(.*)$", re.DOTALL
+)
+
+
+class Scopes:
+    """The open modules and sections of a file being replayed, and the names that follow."""
+
+    def __init__(self, file_module: str) -> None:
+        self.file_module = file_module
+        self.stack: list[Scope] = []
+
+    def prefix(self) -> str:
+        """The path a name declared now gets: the file's module, then open modules."""
+        mods = [s.name for s in self.stack if s.kind != "Section"]
+        return ".".join([self.file_module, *mods]) if self.file_module else ".".join(mods)
+
+    def full_name(self, short: str) -> str:
+        p = self.prefix()
+        return f"{p}.{short}" if p else short
+
+    def normalize(self, located: str) -> str:
+        """The name a located object keeps after open sections close.
+
+        Inside ``Section S`` Coq's ``Locate`` names a constant of that section ``F.S.c``; when the
+        section closes it becomes ``F.c``, the name other files use. Open sections are dropped.
+        """
+        if not any(s.kind == "Section" for s in self.stack):
+            return located
+        for k in range(len(self.stack), 0, -1):
+            with_sections = ".".join([self.file_module, *(s.name for s in self.stack[:k])])
+            if located.startswith(with_sections + "."):
+                kept = [self.file_module, *(s.name for s in self.stack[:k] if s.kind != "Section")]
+                return ".".join(p for p in kept if p) + located[len(with_sections):]
+        return located
+
+    def in_module_type_or_functor(self) -> bool:
+        return any(s.kind == "Module Type" or s.functor for s in self.stack)
+
+    def update(self, sentence: str) -> tuple[str, str | None]:
+        """Follow ``Section``/``Module``/``End``; returns what happened and the module's full
+        name where one was defined or closed: ``("open"|"close"|"define"|"", name)``."""
+        text = blank_comments(sentence).strip().rstrip(".").strip()
+        kw, at = head(text)
+        body = text[at:]
+        if kw == "Section":
+            m = _name_at(body, len("Section"))
+            if m:
+                self.stack.append(Scope("Section", m.group(1)))
+                return "open", None
+        elif kw == "Module":
+            m = _MODULE_RE.match(body)
+            if m:
+                kind = "Module Type" if m.group(2) else "Module"
+                name, rest = m.group(3), m.group(4)
+                if _find_top(rest, 0, len(rest), ":=") >= 0:
+                    return ("define", self.full_name(name)) if kind == "Module" else ("", None)
+                functor = rest.lstrip().startswith("(")
+                self.stack.append(Scope(kind, name, functor))
+                return "open", None
+        elif kw == "End":
+            m = _name_at(body, len("End"))
+            if m:
+                name = m.group(1)
+                for k in range(len(self.stack) - 1, -1, -1):
+                    if self.stack[k].name == name:
+                        closing = self.stack[k]
+                        plain = closing.kind == "Module" and not closing.functor and not self.in_module_type_or_functor_below(k)
+                        del self.stack[k:]
+                        return ("close", self.full_name(name) if plain else None)
+        return "", None
+
+    def in_module_type_or_functor_below(self, k: int) -> bool:
+        return any(s.kind == "Module Type" or s.functor for s in self.stack[:k])
+
+
+# ------------------------------------------------------------------ tactics
+
+
+@dataclass(frozen=True)
+class Ident:
+    """An identifier of a tactic: its text (possibly qualified, without ``@``) and offsets."""
+
+    text: str
+    start: int
+    end: int
+
+
+# Words of Ltac syntax and common tactic names: never constants, not worth a Locate each.
+TACTIC_WORDS = frozenset(
+    """apply eapply rewrite erewrite intros intro in as with at by using eqn fun forall exists let
+    match end return if then else destruct edestruct induction elim case simpl simple unfold fold
+    auto eauto trivial reflexivity symmetry transitivity assumption exact eexact split left right
+    constructor econstructor exists eexists inversion inversion_clear subst clear clearbody
+    generalize dependent revert specialize pose set assert cut change pattern red hnf compute cbv
+    cbn lazy vm_compute native_compute omega lia lra nia nra ring field tauto intuition firstorder
+    congruence f_equal discriminate injection contradiction exfalso absurd now try repeat do
+    progress first solve idtac fail admit give_up all only goal into on lapply replace remember
+    case_eq decide equality setoid_rewrite easy assert_by refine unshelve shelve cycle swap
+    rename move after before top bottom of type Type Prop Set true false""".split()
+)
+
+
+def identifiers(tactic: str) -> list[Ident]:
+    """The qualified identifiers of a tactic, outside comments and strings, in order."""
+    text = blank_comments(tactic)
+    out = []
+    for m in _QUALID_RE.finditer(text):
+        word = m.group(0)
+        if word in TACTIC_WORDS:
+            continue
+        if text[m.end():m.end() + 2] == ":=":  # (x := t): a binder name
+            continue
+        out.append(Ident(word, m.start(), m.end()))
+    return out
