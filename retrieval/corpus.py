@@ -182,16 +182,18 @@ class PremiseCorpus:
     def resolve(self, prov: Provenance) -> int | None:
         """The premise a tactic's provenance points to, or None when none matches.
 
-        By position first (``def_pos`` inside a premise's span in ``def_path``, as LeanDojo
-        records it), then by name inside ``def_path``, then by a name unique in the corpus.
+        By name inside ``def_path`` first (exact even where spans nest or coincide: a record and
+        its constructor, ``Axioms a b : T``, members a module gets by ``Include``), then by
+        position (``def_pos`` inside a premise's span in ``def_path``, as LeanDojo records it),
+        then by a name unique in the corpus.
         """
-        idx = self.locate(prov.def_path, prov.def_pos)
-        if idx is not None:
-            return idx
         candidates = self._by_name.get(prov.full_name, [])
         in_file = [i for i in candidates if self.premises[i].path == prov.def_path]
         if in_file:
             return in_file[0]
+        idx = self.locate(prov.def_path, prov.def_pos)
+        if idx is not None:
+            return idx
         if len(candidates) == 1:
             return candidates[0]
         return None
