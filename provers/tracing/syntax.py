@@ -397,6 +397,9 @@ TACTIC_WORDS = frozenset(
 )
 
 
+_BINDER_RE = re.compile(r"\s*:=")
+
+
 def identifiers(tactic: str) -> list[Ident]:
     """The qualified identifiers of a tactic, outside comments and strings, in order."""
     text = blank_comments(tactic)
@@ -405,7 +408,7 @@ def identifiers(tactic: str) -> list[Ident]:
         word = m.group(0)
         if word in TACTIC_WORDS:
             continue
-        if text[m.end():m.end() + 2] == ":=":  # (x := t): a binder name
+        if _BINDER_RE.match(text, m.end()):  # (x := t): a binder name
             continue
         out.append(Ident(word, m.start(), m.end()))
     return out
