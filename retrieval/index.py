@@ -69,6 +69,7 @@ def _build_ivf(faiss, emb: np.ndarray, cfg: IndexConfig):
     index = faiss.IndexIVFFlat(quantizer, d, nlist, faiss.METRIC_INNER_PRODUCT)
     index.train(emb)
     index.add(emb)
+    index.make_direct_map()  # lets restricted searches reconstruct candidate vectors
     index.nprobe = min(cfg.ivf_nprobe, nlist)
     return index
 
@@ -222,6 +223,7 @@ class PremiseIndex:
             raise IndexMismatchError(f"index {d} was built with another encoder (id {str(man.get('model_id'))[:12]}, "
                                      f"this encoder {model_id[:12]}); pass the same --model or rebuild the index")
         if kind == "ivf":
+            index.make_direct_map()
             index.nprobe = min(cfg.ivf_nprobe, index.nlist)
         return cls(index, kind, man.get("corpus_digest", ""), man.get("model_id", ""), cfg)
 

@@ -58,6 +58,7 @@ class TrainConfig:
     time_budget_s: float | None = 1200.0
     seed: int = 0
     freeze_embeddings: bool = True  # the token-embedding table: most parameters, little to learn
+    trainable_layers: int | None = None  # train only the top N transformer layers (None: all)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -88,13 +89,19 @@ class TrainResult:
     loss_history: tuple[tuple[int, float], ...] = field(repr=False)
 
     @property
+    def _window(self) -> int:
+        return max(1, min(10, len(self.loss_history) // 4))
+
+    @property
     def first_loss(self) -> float:
-        head = [l for _, l in self.loss_history[:10]]
+        """Mean loss of the first steps (up to 10, at most a quarter of the run)."""
+        head = [l for _, l in self.loss_history[:self._window]]
         return float(np.mean(head)) if head else float("nan")
 
     @property
     def last_loss(self) -> float:
-        tail = [l for _, l in self.loss_history[-10:]]
+        """Mean loss of the last steps (same window as :attr:`first_loss`)."""
+        tail = [l for _, l in self.loss_history[-self._window:]]
         return float(np.mean(tail)) if tail else float("nan")
 
 
@@ -186,6 +193,15 @@ def train_retriever(
     if config.freeze_embeddings:
         for p in encoder.model.get_input_embeddings().parameters():
             p.requires_grad_(False)
+    if config.trainable_layers is not None:
+        layers = getattr(getattr(encoder.model, "encoder", None), "layer", None)
+        if layers is None:
+            raise TrainingError(f"trainable_layers needs a BERT-style model (model.encoder.layer); {encoder.model_dir} is not")
+        for p in encoder.model.parameters():
+            p.requires_grad_(False)
+        for layer in list(layers)[len(layers) - config.trainable_layers:] if config.trainable_layers else []:
+            for p in layer.parameters():
+                p.requires_grad_(True)
     sampler = _NegativeSampler(corpus, rng)
     params = [p for p in encoder.model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
