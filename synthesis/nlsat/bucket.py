@@ -2,8 +2,8 @@
 
 :func:`compute_bucket` is a pure function of ``(config, bucket, vocabulary)``: it reads and writes
 no files, so the serial path and a Ray worker run exactly the same code, and the output does not
-depend on the number of workers. Candidates are made in chunks of ``CHUNK_SIZE`` with one seed per
-chunk. At least ``stats_samples`` candidates are always made (they are the unbiased sample behind
+depend on the number of workers. Candidates are made in chunks of ``config.chunk_size`` with one seed
+per chunk. At least ``stats_samples`` candidates are always made (they are the unbiased sample behind
 the card's P(SAT) and effort figures); more chunks follow only while the selection cannot be
 filled, up to ``max_candidates`` (rounded up to a whole chunk).
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synthesis.nlsat.canonical import Deduplicator, canonical_hash, degree_keys
-from synthesis.nlsat.config import CHUNK_SIZE, GENERATOR_VERSION, Bucket, EffortMeasure, NLSatConfig
+from synthesis.nlsat.config import GENERATOR_VERSION, Bucket, EffortMeasure, NLSatConfig
 from synthesis.nlsat.labelling import Label, core_size, label_chunk, z3_label
 from synthesis.nlsat.render import assign_atoms, render
 from synthesis.nlsat.sampler import chunk_rng, sample_formulas, to_dimacs
@@ -79,15 +79,16 @@ def record_id(config: NLSatConfig, bucket: Bucket, index: int) -> str:
 
 def _chunk_formulas(config: NLSatConfig, bucket: Bucket, chunk: int) -> np.ndarray:
     rng = chunk_rng(config.seed, bucket.k, bucket.n, bucket.m, chunk)
-    return sample_formulas(rng, bucket.n, bucket.m, bucket.k, CHUNK_SIZE)
+    return sample_formulas(rng, bucket.n, bucket.m, bucket.k, config.chunk_size)
 
 
 def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) -> BucketResult:
     """Generate one bucket's records and statistics (see the module docstring)."""
     k, n, m = bucket.k, bucket.n, bucket.m
     tgts = targets(config.per_bucket, config.balance)
-    min_chunks = -(-config.stats_samples // CHUNK_SIZE)
-    max_chunks = max(min_chunks, -(-config.max_candidates // CHUNK_SIZE))
+    size = config.chunk_size
+    min_chunks = -(-config.stats_samples // size)
+    max_chunks = max(min_chunks, -(-config.max_candidates // size))
     counters = _Counters()
     dedup = Deduplicator()
     timing = {"label_s": 0.0, "cross_check_s": 0.0, "dedup_s": 0.0, "sample_s": 0.0, "records_s": 0.0}
@@ -99,10 +100,10 @@ def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) 
         t1 = time.perf_counter()
         labels = label_chunk(lits, config.solver, keep_models=False)
         t2 = time.perf_counter()
-        checked = np.zeros(CHUNK_SIZE, dtype=bool)
+        checked = np.zeros(size, dtype=bool)
         if config.cross_check > 0:
             check_rng = chunk_rng(config.seed, k, n, m, chunk, stream="check")
-            checked = check_rng.random(CHUNK_SIZE) < config.cross_check
+            checked = check_rng.random(size) < config.cross_check
             for i in np.flatnonzero(checked):
                 clauses = lits[i].tolist()
                 answer = z3_label(clauses, n)
@@ -111,16 +112,16 @@ def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) 
                     continue
                 mine = Label.SAT if labels.sat[i] else Label.UNSAT
                 if answer is not mine:
-                    rid = record_id(config, bucket, chunk * CHUNK_SIZE + int(i))
+                    rid = record_id(config, bucket, chunk * size + int(i))
                     dimacs = to_dimacs(clauses, n, (f"id {rid}", f"{config.solver}: {mine.value}", f"z3: {answer.value}"))
                     return BucketResult(bucket, [], {}, timing, Disagreement(rid, bucket.name, dimacs, mine, answer))
         t3 = time.perf_counter()
         if config.dedup:
             keys = degree_keys(lits, n)
             rows = lits.tolist()
-            distinct = np.fromiter((dedup.add(key, row) for key, row in zip(keys, rows)), dtype=bool, count=CHUNK_SIZE)
+            distinct = np.fromiter((dedup.add(key, row) for key, row in zip(keys, rows)), dtype=bool, count=size)
         else:
-            distinct = np.ones(CHUNK_SIZE, dtype=bool)
+            distinct = np.ones(size, dtype=bool)
         t4 = time.perf_counter()
         timing["sample_s"] += t1 - t0
         timing["label_s"] += t2 - t1
@@ -191,14 +192,15 @@ def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) 
 
 def _build_records(config, bucket, vocabulary, chosen, sat, conflicts, decisions, propagations, checked) -> list[dict]:
     k, n, m = bucket.k, bucket.n, bucket.m
+    size = config.chunk_size
     by_chunk: dict[int, list[int]] = {}
     for g in chosen:
-        by_chunk.setdefault(g // CHUNK_SIZE, []).append(g)
+        by_chunk.setdefault(g // size, []).append(g)
     records = []
     for chunk, members in sorted(by_chunk.items()):
         lits = _chunk_formulas(config, bucket, chunk)
         for g in members:
-            i = g - chunk * CHUNK_SIZE
+            i = g - chunk * size
             clauses = lits[i].tolist()
             again = label_chunk(lits[i : i + 1], config.solver, keep_models=True)
             if bool(again.sat[0]) != bool(sat[g]) or int(again.conflicts[0]) != int(conflicts[g]):

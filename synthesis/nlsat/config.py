@@ -25,8 +25,8 @@ from pathlib import Path
 
 from synthesis.errors import ConfigError
 
-# Candidates are sampled and labelled in chunks of this many formulas; every chunk has its own
-# seed, so the dataset does not depend on how chunks are spread over workers.
+# Candidates are sampled and labelled in chunks of ``min(CHUNK_SIZE, stats_samples)`` formulas;
+# every chunk has its own seed, so the dataset does not depend on how work is spread over workers.
 CHUNK_SIZE = 256
 
 # Version of the generation procedure; part of every record id and of the config hash.
@@ -106,8 +106,13 @@ class NLSatConfig:
         d["vars"] = list(self.vars)
         d["ratios"] = list(self.ratios)
         d["generator"] = GENERATOR_VERSION
-        d["chunk_size"] = CHUNK_SIZE
+        d["chunk_size"] = self.chunk_size
         return d
+
+    @property
+    def chunk_size(self) -> int:
+        """Formulas per chunk: ``min(CHUNK_SIZE, stats_samples)`` (small samples for large n)."""
+        return min(CHUNK_SIZE, self.stats_samples)
 
     def buckets(self) -> list[Bucket]:
         """The sweep's buckets, sorted by (k, n, m); nominal ratios with equal ``m`` are merged."""
