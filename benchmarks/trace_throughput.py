@@ -69,6 +69,46 @@ class _Sampler(threading.Thread):
         self.join()
 
 
+def compare_resolution(out: Path) -> dict:
+    """How a corpus-only resolver would have done against ``Locate`` on the names tactics use.
+
+    The alternative to a ``Locate`` round trip: take the identifier as written and pick the
+    premises whose full name ends with it among the files the theorem's file loads (and the file
+    itself). Counted over every used name that ``Locate`` resolved to a corpus premise.
+    """
+    from provers.tracing.driver import TRACES_DIR
+    from provers.tracing.records import trace_from_json
+
+    traces = [trace_from_json(json.loads(p.read_text(encoding="utf-8"))) for p in (out / TRACES_DIR).rglob("*.json")]
+    by_module = {t.module: t for t in traces}
+    owner = {p.full_name: t.path for t in traces for p in t.premises}
+    by_suffix: dict[str, list[str]] = {}
+    for name in owner:
+        parts = name.split(".")
+        for k in range(1, len(parts)):
+            by_suffix.setdefault(".".join(parts[k:]), []).append(name)
+    unique_right = ambiguous = wrong = missing = 0
+    for t in traces:
+        visible = {t.path} | {by_module[m].path for m in t.imports if m in by_module}
+        for th in t.theorems:
+            for tac in th.tactics:
+                for u in tac.used:
+                    if u.full_name not in owner:
+                        continue
+                    cands = [n for n in by_suffix.get(u.text.lstrip("@"), []) if owner[n] in visible]
+                    if not cands:
+                        missing += 1
+                    elif len(cands) > 1:
+                        ambiguous += 1
+                    elif cands[0] == u.full_name:
+                        unique_right += 1
+                    else:
+                        wrong += 1
+    total = unique_right + ambiguous + wrong + missing
+    return {"names": total, "suffix_unique_correct": unique_right, "suffix_ambiguous": ambiguous,
+            "suffix_wrong": wrong, "suffix_not_found": missing}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("~/.cache/nesy/traced/coq-stdlib").expanduser())
@@ -76,7 +116,16 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="only the first N files (sorted by path)")
     ap.add_argument("--sentence-timeout", type=float, default=300.0)
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--compare-only", action="store_true",
+                    help="do not trace: only compare Locate with corpus-suffix resolution on OUT's traces")
     args = ap.parse_args()
+    if args.compare_only:
+        c = compare_resolution(args.out.expanduser())
+        n = max(1, c["names"])
+        print(f"corpus-suffix resolution vs Locate on {c['names']} premise uses: unique and correct "
+              f"{c['suffix_unique_correct'] / n:.1%}, ambiguous {c['suffix_ambiguous'] / n:.1%}, "
+              f"wrong {c['suffix_wrong'] / n:.1%}, not found {c['suffix_not_found'] / n:.1%}")
+        return 0
 
     from tqdm import tqdm
 
@@ -154,6 +203,12 @@ def main() -> int:
           f"({hits / max(1, hits + queries):.0%} of look-ups answered from the cache)")
     if result.failed:
         print(f"  failed files: {', '.join(p for p, _ in result.failed[:10])}{' ...' if len(result.failed) > 10 else ''}")
+    c = compare_resolution(out)
+    figures["resolution_vs_suffix"] = c
+    n = max(1, c["names"])
+    print(f"  premise resolution: Locate (exact). A corpus-suffix resolver over the loaded files would get "
+          f"{c['suffix_unique_correct'] / n:.1%} of {c['names']} uses right, {c['suffix_ambiguous'] / n:.1%} "
+          f"ambiguous, {c['suffix_wrong'] / n:.1%} wrong, {c['suffix_not_found'] / n:.1%} not found")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -18,7 +18,7 @@ from provers.tracing.replay import replay_file
 pytestmark = pytest.mark.skipif(shutil.which("coqidetop.opt") is None and shutil.which("coqidetop") is None,
                                 reason="Coq is not installed")
 
-A_V = """(* A small library file. *)
+A_V = r"""(* A small library file. *)
 Inductive color : Set := Red | Green.
 
 Definition flip (c : color) : color :=
@@ -28,6 +28,12 @@ Lemma flip_flip : forall c, flip (flip c) = c.
 Proof.
   intros c.
   destruct c; reflexivity.
+Qed.
+
+Lemma with_ellipsis : forall c, flip (flip c) = c /\ True.
+Proof with auto.
+  intros c; split...
+  apply flip_flip.
 Qed.
 
 Section Sec.
@@ -142,6 +148,8 @@ def test_tactics_states_and_premises(traced):
     fm = thms["Lib.B.from_module"]
     assert [p.full_name for p in fm.traced_tactics[1].annotated_tactic.provenances] == ["Lib.A.M.two_eq"]
     assert fm.traced_tactics[0].annotated_tactic.provenances == ()
+    # "tac..." ends a sentence ("Proof with auto."): two tactics, not one swallowing the next
+    assert [t.tactic for t in thms["Lib.A.with_ellipsis"].traced_tactics] == ["intros c; split...", "apply flip_flip."]
     # the proof with "destruct c; reflexivity." has two tactics, bullets and Proof/Qed not counted
     assert [t.tactic for t in thms["Lib.A.flip_flip"].traced_tactics] == ["intros c.", "destruct c; reflexivity."]
 
@@ -154,7 +162,7 @@ def test_splits_written(traced):
     ds = open_dataset(config.out)
     for split in ("random", "novel_premises"):
         parts = [ds.read_part(split, p) for p in ("train", "val", "test")]
-        assert sum(len(p) for p in parts) == 7
+        assert sum(len(p) for p in parts) == 8
     novel = Split(*[ds.read_part("novel_premises", p) for p in ("train", "val", "test")])
     assert novel_premise_violations(novel) == []
 

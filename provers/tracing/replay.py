@@ -314,7 +314,8 @@ def parse_print_module(printed: str) -> list[tuple[str, str, str]]:
 
 
 def _clean(message: str) -> str:
-    return re.sub(r"\s+", " ", message).strip() or "Coq reported an error without a message"
+    text = re.sub(r"\s+", " ", message).strip() or "Coq reported an error without a message"
+    return text if len(text) <= 2000 else text[:1000] + " [...] " + text[-900:]
 
 
 def replay_file(library: Library, rel_path: str, key: str = "", sentence_timeout_s: float = 300.0) -> FileTrace:
