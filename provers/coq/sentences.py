@@ -76,6 +76,12 @@ def split_sentences(text: str, *, allow_trailing: bool = False) -> list[Sentence
             i += 1
             continue
         if c == "." and i + 1 < n and text[i + 1] == "." and i + 2 < n and text[i + 2] == ".":
+            if i + 3 == n or text[i + 3].isspace():
+                # "tac..." ends a sentence too: the tactic followed by the "Proof with" tactic
+                out.append(Sentence(text[start : i + 3].strip(), start))
+                start = None
+                i += 3
+                continue
             i += 3  # "..." ellipsis inside a tactic
             continue
         i += 1
