@@ -68,3 +68,25 @@ def test_malformed_problem_file_as_single_input(tmp_path, capsys):
     f.write_text("Theorem x : True. (* never closed")
     assert main(["check", str(f)]) == 2
     assert "unterminated comment" in capsys.readouterr().err
+
+
+def test_prove_on_a_minif2f_rocq_slice(shared_data, tmp_path, capsys):
+    """A slice of ../shared/data/minif2f-rocq/valid: proofs found are kernel-checked; a statement
+    that does not elaborate on Coq 8.16 is reported as such, not as a prover failure."""
+    valid = shared_data / "minif2f-rocq" / "valid"
+    names = ["aime_1984_p15", "mathd_algebra_144", "amc12a_2009_p2", "imo_1964_p1_1", "amc12a_2009_p15"]
+    src = tmp_path / "slice"
+    src.mkdir()
+    for n in names:
+        shutil.copy(valid / f"{n}.v", src)
+    out = tmp_path / "out"
+    assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "5", "--budget", "40", "--workers", "2"]) == 0
+    status = {json.loads(line)["name"]: json.loads(line)["status"] for line in (out / "results.jsonl").read_text().splitlines()}
+    assert status == {
+        "aime_1984_p15": "proved", "mathd_algebra_144": "proved", "amc12a_2009_p2": "proved",
+        "imo_1964_p1_1": "failed", "amc12a_2009_p15": "not_elaborated",
+    }
+    capsys.readouterr()
+    proofs = sorted(out.glob("proofs/*.v"))
+    assert main(["check", *map(str, proofs)]) == 0
+    assert capsys.readouterr().out.count("OK ") == 3
