@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provers.coq.files import TheoremFileError, declarations
+from provers.coq.files import TheoremFileError, declarations, read_source
 from provers.coq.sentences import check_tactic, strip_comments
 from provers.errors import MissingDependencyError
 from provers.protocol import Theorem
@@ -93,12 +93,7 @@ def check_file(
 ) -> CheckResult:
     """Check a whole ``.v`` file: it compiles and each of its theorems uses only allowed axioms."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TheoremFileError(f"{p}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise TheoremFileError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    text = read_source(p)
     sentences, decls = declarations(text, str(p))
     if not decls:
         raise TheoremFileError(f"{p}: no Theorem/Lemma declaration to check")

@@ -69,17 +69,21 @@ def theorem_from_text(text: str, path: str = "<string>", name: str | None = None
     return Theorem(name=chosen.name, statement=statement, header=header, file_path=str(path), line=line)
 
 
-def load_theorem(path: str | Path, name: str | None = None) -> Theorem:
+def read_source(path: str | Path) -> str:
+    """The text of a ``.v`` file, or a :class:`TheoremFileError` saying why it cannot be read."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TheoremFileError(f"{p}: no such file") from None
     except UnicodeDecodeError as exc:
         raise TheoremFileError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except IsADirectoryError:
         raise TheoremFileError(f"{p}: is a directory, expected a .v file") from None
-    return theorem_from_text(text, str(p), name)
+
+
+def load_theorem(path: str | Path, name: str | None = None) -> Theorem:
+    return theorem_from_text(read_source(path), str(path), name)
 
 
 @dataclass(frozen=True)
