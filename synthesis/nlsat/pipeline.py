@@ -86,6 +86,8 @@ def _prepare_out(config: NLSatConfig, vocabulary: Vocabulary, out: Path) -> str:
 
 def _results(config: NLSatConfig, buckets: list[Bucket], vocabulary: Vocabulary, options: RunOptions) -> Iterator[BucketResult | tuple[Bucket, BaseException]]:
     """Bucket results in completion order; a crashed Ray task yields ``(bucket, exception)``."""
+    if not buckets:
+        return
     if options.workers <= 1 and options.address is None:
         for b in buckets:
             yield compute_bucket(config, b, vocabulary)

@@ -46,7 +46,11 @@ def plot_card(card: dict, out_dir: Path) -> list[Path]:
             )
         if k == 3:
             ax.axvline(ASYMPTOTIC_3SAT, color="grey", lw=0.6, ls="--")
-        ax.set_yscale("symlog", linthresh=1)
+        if name == "conflicts":  # medians of 0 conflicts occur at easy ratios: linear below 1
+            ax.set_yscale("symlog", linthresh=1)
+        else:
+            ax.set_yscale("log")
+        ax.set_ylim(bottom=0 if name == "conflicts" else None)
         ax.set_xlabel("clauses / variables (m/n)")
         ax.set_ylabel(title)
         ax.set_title(f"{title} ({card['config']['solver']})")
