@@ -121,7 +121,7 @@ class CoqEnv(ProofEnv):
                     ans = self._proc.call(xmlproto.call_add(sentence, sid), self.config.start_timeout_s)
                     if not ans.good:
                         raise EnvInitError(f"{what}: cannot parse {sentence[:80]!r}: {ans.error}")
-                    sid = xmlproto.parse_add(ans.payload)
+                    sid = ans.new_state_id()
                 ans = self._proc.call(xmlproto.call_status(True), self.config.start_timeout_s)
                 if not ans.good:
                     raise EnvInitError(f"{what}: {ans.error}")
@@ -152,7 +152,7 @@ class CoqEnv(ProofEnv):
                 if not ans.good:
                     self._rewind(base_sid)
                     return TacticError(_clean(ans.error))
-                sid = xmlproto.parse_add(ans.payload)
+                sid = ans.new_state_id()
             # ``Goal`` executes the added sentences (coqidetop runs them lazily) and returns the
             # goals in the same round trip; a failing tactic makes it answer "fail".
             try:
@@ -223,7 +223,7 @@ class CoqEnv(ProofEnv):
                 ans = self._proc.call(xmlproto.call_add(sentence, sid), self.config.tactic_timeout_s)
                 if not ans.good:
                     raise EnvCrashError(f"replay of a known tactic failed to parse: {ans.error}")
-                sid = xmlproto.parse_add(ans.payload)
+                sid = ans.new_state_id()
                 self.replayed_sentences += 1
             self._live.append((nid, sid))
         if len(target) > keep:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import cached_property
 from xml.sax.saxutils import escape
 
 from provers.protocol import Goal, Hypothesis
@@ -76,14 +77,36 @@ _ENTITY_FIXES = {"&nbsp;": "&#160;"}
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer to a call: ``good`` and its payload element, or the failure's text."""
+    """One answer to a call: ``good`` and its payload element, or the failure's text.
+
+    ``payload`` (the first child of ``<value val="good">``) is parsed from ``raw`` only when
+    asked for: most answers on the hot path (``Add``, ``Edit_at``) need no more than ``good`` and
+    :meth:`new_state_id`.
+    """
 
     good: bool
-    payload: ET.Element | None  # the first child of <value val="good">, if any
+    raw: bytes = b""  # the <value> element as received
     error: str = ""  # the failure message (plain text)
     fail_state: int | None = None  # the state id Coq says to go back to
     messages: tuple[str, ...] = ()  # error/warning messages sent as feedback before the answer
     notices: tuple[str, ...] = ()  # notice/info messages (the output of a Query), plain text
+
+    @cached_property
+    def payload(self) -> ET.Element | None:
+        if not self.good:
+            return None
+        value = _xml(self.raw)
+        return value[0] if len(value) else None
+
+    def new_state_id(self) -> int:
+        """The state id of a good ``Add`` answer (``<pair><state_id val=N/>...``), without XML parsing."""
+        m = _ADD_SID.match(self.raw)
+        if m is None:
+            return parse_add(self.payload)
+        return int(m.group(1))
+
+
+_ADD_SID = re.compile(rb'<value val="good"><pair><state_id val="(\d+)"/>')
 
 
 def find_answer_end(buf: bytes) -> int:
@@ -104,7 +127,8 @@ def parse_answer(chunk: bytes) -> Answer:
     cut = chunk.rfind(b"<value")
     if cut < 0:
         raise ProtocolError(f"answer without <value>: {chunk[:300]!r}")
-    value = _xml(chunk[cut:])
+    raw = chunk[cut:]
+    good = raw.startswith(b'<value val="good"')
     messages: list[str] = []
     notices: list[str] = []
     feedback = chunk[:cut]
@@ -121,14 +145,15 @@ def parse_answer(chunk: bytes) -> Answer:
                 messages.append(f"{lvl}: {richpp_text(pp)}")
             elif lvl in ("notice", "info") and pp is not None:
                 notices.append(richpp_text(pp))
-    if value.get("val") == "good":
-        return Answer(True, value[0] if len(value) else None, messages=tuple(messages), notices=tuple(notices))
+    if good:
+        return Answer(True, raw, messages=tuple(messages), notices=tuple(notices))
+    value = _xml(raw)
     sid = value.find("state_id")
     pp = value.find("richpp")
     err = richpp_text(pp) if pp is not None else "".join(value.itertext())
     return Answer(
         False,
-        None,
+        raw,
         error=err.strip(),
         fail_state=int(sid.get("val")) if sid is not None else None,
         messages=tuple(messages),
@@ -205,14 +230,17 @@ def _goal(elem: ET.Element) -> Goal:
 
 def _squash(text: str) -> str:
     """Coq breaks long lines at its margin; the layout carries no meaning, so normalise it."""
-    return re.sub(r"\s+", " ", text).strip()
+    return " ".join(text.split())
+
+
+_DEFINED_HYP = re.compile(r"^([^:=]+?)\s*:=\s*(.*)$")
 
 
 def parse_hypothesis(text: str) -> Hypothesis:
     """``x, y : R`` or ``f := fun x => x : nat -> nat`` → :class:`Hypothesis`."""
     text = _squash(text)
     body = None
-    m = re.match(r"^([^:=]+?)\s*:=\s*(.*)$", text)
+    m = _DEFINED_HYP.match(text) if ":=" in text else None
     if m:
         names, rest = m.group(1), m.group(2)
         body, _, typ = _split_top_colon(rest)
