@@ -84,8 +84,20 @@ def _load_corpus(args):
     return PremiseCorpus.from_jsonl(open_dataset(args.data).corpus_path)
 
 
+def _quiet_transformers() -> None:
+    """The CLI shows its own progress bars; silence transformers' weight-loading bars."""
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
+
+
 def _encoder(args, model: str | None = None):
     from retrieval.encoder import DenseEncoder, EncoderConfig
+
+    _quiet_transformers()
 
     return DenseEncoder(EncoderConfig(model=model or args.model, max_seq_len=args.encode_max_len,
                                       batch_size=args.encode_batch))
@@ -244,6 +256,7 @@ def _run_train(args: argparse.Namespace) -> int:
     ds = open_dataset(args.data)
     corpus = PremiseCorpus.from_jsonl(ds.corpus_path)
     train = ds.read_part(args.split, "train")
+    _quiet_transformers()
     result = train_retriever(corpus, train, args.out, config, progress=True)
     print(f"trained {result.steps} steps on {result.examples_seen} examples "
           f"({result.num_train_pairs} (state, premise) pairs) in {result.seconds:.0f}s, "
