@@ -52,6 +52,10 @@ def test_end_to_end_records_card_and_plots(tmp_path: Path) -> None:
         assert len(r["sentences"]) == len(r["fol"]) == r["m"]
         assert r["consistent"] == (r["label"] == "SAT")
         assert (r["model"] is not None) == (r["label"] == "SAT")
+        if r["model"] is not None:
+            true = set(r["model"])
+            clauses = [[int(x) for x in line.split()[:-1]] for line in r["dimacs"].splitlines()[1:]]
+            assert len(r["model"]) == r["n"] and all(any(lit in true for lit in c) for c in clauses)
         assert r["question"] == "Is the theory consistent?"
         assert set(r["effort"]) == {"conflicts", "decisions", "propagations", "restarts"}
         assert r["seed"]["dataset"] == 3

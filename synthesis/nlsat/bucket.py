@@ -7,9 +7,8 @@ per chunk. At least ``stats_samples`` candidates are always made (they are the u
 the card's P(SAT) and effort figures); more chunks follow only while the selection cannot be
 filled, up to ``max_candidates`` (rounded up to a whole chunk).
 
-Only per-candidate counters are kept in memory; the literals of the chosen candidates are
-re-sampled from their chunk seed at the end and re-solved for their model (the solver is
-deterministic, and the re-solve is checked to reproduce the same counters).
+Only per-candidate counters and models (one byte per variable) are kept in memory; the literals
+of the chosen candidates are re-sampled from their chunk seed at the end (cheap), never re-solved.
 """
 
 from __future__ import annotations
@@ -64,6 +63,8 @@ class _Counters:
     conflicts: list[np.ndarray] = field(default_factory=list)
     decisions: list[np.ndarray] = field(default_factory=list)
     propagations: list[np.ndarray] = field(default_factory=list)
+    restarts: list[np.ndarray] = field(default_factory=list)
+    models: list[np.ndarray] = field(default_factory=list)  # (B, n) bool: variable true (SAT rows)
     distinct: list[np.ndarray] = field(default_factory=list)
     checked: list[np.ndarray] = field(default_factory=list)
 
@@ -98,7 +99,7 @@ def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) 
         t0 = time.perf_counter()
         lits = _chunk_formulas(config, bucket, chunk)
         t1 = time.perf_counter()
-        labels = label_chunk(lits, config.solver, keep_models=False)
+        labels = label_chunk(lits, config.solver, keep_models=True)
         t2 = time.perf_counter()
         checked = np.zeros(size, dtype=bool)
         if config.cross_check > 0:
@@ -131,6 +132,14 @@ def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) 
         counters.conflicts.append(labels.conflicts)
         counters.decisions.append(labels.decisions)
         counters.propagations.append(labels.propagations)
+        counters.restarts.append(labels.restarts)
+        bits = np.zeros((size, n), dtype=bool)
+        for i, model in enumerate(labels.models):
+            if model is not None:  # pysat omits variables that occur in no clause
+                lits_i = np.asarray(model, dtype=np.int64)
+                lits_i = lits_i[np.abs(lits_i) <= n]
+                bits[i, np.abs(lits_i) - 1] = lits_i > 0
+        counters.models.append(bits)
         counters.distinct.append(distinct)
         counters.checked.append(checked)
         chunk += 1
@@ -150,7 +159,7 @@ def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) 
 
     t5 = time.perf_counter()
     chosen = sorted(i for g in groups for i in g.chosen)
-    records = _build_records(config, bucket, vocabulary, chosen, sat, conflicts, decisions, propagations, checked_all)
+    records = _build_records(config, bucket, vocabulary, chosen, counters, checked_all)
     timing["records_s"] = time.perf_counter() - t5
     timing["candidates"] = int(len(sat))
     timing["label_s_per_instance"] = timing["label_s"] / max(1, len(sat))
@@ -190,9 +199,13 @@ def compute_bucket(config: NLSatConfig, bucket: Bucket, vocabulary: Vocabulary) 
     return BucketResult(bucket, records, stats, timing)
 
 
-def _build_records(config, bucket, vocabulary, chosen, sat, conflicts, decisions, propagations, checked) -> list[dict]:
+def _build_records(config, bucket, vocabulary, chosen, counters: _Counters, checked: np.ndarray) -> list[dict]:
     k, n, m = bucket.k, bucket.n, bucket.m
     size = config.chunk_size
+    sat, conflicts, decisions = counters.cat("sat"), counters.cat("conflicts"), counters.cat("decisions")
+    propagations, restarts = counters.cat("propagations"), counters.cat("restarts")
+    models = np.concatenate(counters.models) if chosen else None
+    variables = np.arange(1, n + 1)
     by_chunk: dict[int, list[int]] = {}
     for g in chosen:
         by_chunk.setdefault(g // size, []).append(g)
@@ -202,9 +215,6 @@ def _build_records(config, bucket, vocabulary, chosen, sat, conflicts, decisions
         for g in members:
             i = g - chunk * size
             clauses = lits[i].tolist()
-            again = label_chunk(lits[i : i + 1], config.solver, keep_models=True)
-            if bool(again.sat[0]) != bool(sat[g]) or int(again.conflicts[0]) != int(conflicts[g]):
-                raise RuntimeError(f"solver {config.solver} is not deterministic on candidate {g} of {bucket.name}")
             rid = record_id(config, bucket, g)
             label = Label.SAT if sat[g] else Label.UNSAT
             rng = np.random.Generator(np.random.PCG64(int(rid, 16)))
@@ -228,13 +238,13 @@ def _build_records(config, bucket, vocabulary, chosen, sat, conflicts, decisions
                     "dimacs": to_dimacs(clauses, n),
                     "label": label.value,
                     "consistent": label is Label.SAT,
-                    "model": again.models[0] if label is Label.SAT else None,
+                    "model": np.where(models[g], variables, -variables).tolist() if label is Label.SAT else None,
                     "core_size": core_size(clauses, n, config.solver) if (config.core and label is Label.UNSAT) else None,
                     "effort": {
                         "conflicts": int(conflicts[g]),
                         "decisions": int(decisions[g]),
                         "propagations": int(propagations[g]),
-                        "restarts": int(again.restarts[0]),
+                        "restarts": int(restarts[g]),
                     },
                     "solver": config.solver,
                     "z3_checked": bool(checked[g]),
