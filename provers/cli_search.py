@@ -63,32 +63,40 @@ def register(commands) -> None:
     t.add_argument("--out", type=Path, default=None, help="model directory (default: ~/.cache/nesy/models/tactic-gpt-tiny)")
     t.add_argument("--lemmas", type=int, default=200, help="synthetic lemmas to trace")
     t.add_argument("--builtin", action="store_true", help="also trace nesy's built-in problem set")
-    t.add_argument("--steps", type=int, default=600)
+    t.add_argument("--steps", type=int, default=300)
     t.add_argument("--layers", type=int, default=2)
-    t.add_argument("--dim", type=int, default=128)
+    t.add_argument("--dim", type=int, default=64)
     t.add_argument("--workers", type=int, default=2, help="Coq processes tracing in parallel")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--max-input-chars", type=int, default=400, help="goal text kept per example (and at generation time)")
+    t.add_argument("--pairs", type=Path, default=None, help="reuse (state, tactic) pairs from this JSONL (as written to DIR/pairs.jsonl) instead of tracing")
 
 
 def _run_train_tactics(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nesy.errors import UsageError
-    from provers.generators.training import TrainConfig, collect_pairs, default_model_dir, synthetic_lemmas, train_tactic_model
+    from provers.generators.training import TrainConfig, collect_pairs, default_model_dir, read_pairs, synthetic_lemmas, train_tactic_model, write_pairs
 
     if args.lemmas < 1 or args.steps < 1:
         raise UsageError("--lemmas and --steps must be at least 1")
-    theorems = synthetic_lemmas(args.lemmas, seed=args.seed)
-    if args.builtin:
-        from provers.cli import builtin_problems
-        from provers.coq.files import load_problem_set
-
-        theorems += [p.theorem for p in load_problem_set(builtin_problems()) if p.theorem is not None]
-    bar = tqdm(total=len(theorems), desc="tracing", unit="lemma", file=sys.stderr)
-    pairs = collect_pairs(theorems, workers=args.workers, on_progress=lambda n: bar.update(1))
-    bar.close()
     out = args.out or default_model_dir()
-    config = TrainConfig(steps=args.steps, n_layer=args.layers, n_embd=args.dim, seed=args.seed)
+    if args.pairs:
+        pairs = read_pairs(args.pairs)
+        theorems = []
+    else:
+        theorems = synthetic_lemmas(args.lemmas, seed=args.seed)
+        if args.builtin:
+            from provers.cli import builtin_problems
+            from provers.coq.files import load_problem_set
+
+            theorems += [p.theorem for p in load_problem_set(builtin_problems()) if p.theorem is not None]
+        bar = tqdm(total=len(theorems), desc="tracing", unit="lemma", file=sys.stderr)
+        pairs = collect_pairs(theorems, workers=args.workers, on_progress=lambda n: bar.update(1))
+        bar.close()
+        write_pairs(pairs, Path(out).expanduser() / "pairs.jsonl")
+    config = TrainConfig(steps=args.steps, n_layer=args.layers, n_embd=args.dim, seed=args.seed, batch_size=args.batch, max_input_chars=args.max_input_chars)
     bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr)
 
     def on_step(step: int, loss: float) -> None:
@@ -98,7 +106,7 @@ def _run_train_tactics(args: argparse.Namespace) -> int:
 
     report = train_tactic_model(pairs, out, config, on_step=on_step)
     bar.close()
-    print(f"trained on {report.pairs} pairs from {len(theorems)} theorems: {report.parameters:,} parameters, "
+    print(f"trained on {report.pairs} pairs{f' from {len(theorems)} theorems' if theorems else ''}: {report.parameters:,} parameters, "
           f"{report.steps} steps, final loss {report.final_loss:.3f}, {report.seconds:.0f}s -> {report.out_dir}")
     print(f"use it with: nesy eval minif2f --generator hf:{report.out_dir}")
     return 0

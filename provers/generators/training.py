@@ -201,6 +201,20 @@ def collect_pairs(theorems: Iterable[Theorem], *, workers: int = 2, tactic_timeo
     return out
 
 
+def write_pairs(pairs: list[Pair], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(asdict(p)) + "\n" for p in pairs), encoding="utf-8")
+
+
+def read_pairs(path: Path) -> list[Pair]:
+    from provers.errors import InputError
+
+    try:
+        return [Pair(**json.loads(line)) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, json.JSONDecodeError, TypeError) as exc:
+        raise InputError(f"{path}: not a pairs file (JSONL of {{state, tactic}}): {exc}") from exc
+
+
 # ---------------------------------------------------------------------- model
 
 
@@ -211,11 +225,11 @@ class TrainConfig:
     vocab_size: int = 800
     n_layer: int = 2
     n_head: int = 4
-    n_embd: int = 128
+    n_embd: int = 64
     n_positions: int = 512
-    max_input_chars: int = 600
-    steps: int = 600
-    batch_size: int = 16
+    max_input_chars: int = 400
+    steps: int = 300
+    batch_size: int = 8
     lr: float = 2e-3
     seed: int = 0
 
@@ -291,7 +305,7 @@ def train_tactic_model(pairs: list[Pair], out_dir: Path, config: TrainConfig = T
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
         if on_step:
             on_step(step + 1, loss_value)
     model.eval()

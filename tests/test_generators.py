@@ -1,0 +1,137 @@
+"""Tactic generators: portfolio, mix, transformers (a tiny model trained here), OpenAI endpoint, bad input."""
+
+import json
+import math
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from provers.generators import GeneratorConfig, GeneratorConfigError, GeneratorError, GeneratorOutputError, build_generator, validate_candidates
+from provers.generators.symbolic import PortfolioGenerator
+from provers.protocol import TacticState
+
+STATE = TacticState("x : R\nH : 2 * x + 1 = 5\n============================\nx = 2", 0)
+
+
+def test_portfolio_and_mix():
+    p = build_generator(GeneratorConfig(spec="portfolio"))
+    cands = p.generate(STATE, 3)
+    assert [t for t, _ in cands] == ["reflexivity", "intros; lia", "intros; lra"]
+    assert all(math.isclose(s, -math.log(len(p.tactics))) for _, s in cands)
+    mine = build_generator(GeneratorConfig(spec="portfolio:lia;;lra"))
+    assert mine.generate(STATE, 5) == [("lia", -math.log(2)), ("lra", -math.log(2))]
+    mix = build_generator(GeneratorConfig(spec="portfolio:lia;;lra*3+portfolio:ring;;lia*1"))
+    out = dict(mix.generate(STATE, 4))
+    assert set(out) == {"lia", "lra", "ring"}  # 'lia' from both parts, kept once with its best score
+    assert math.isclose(out["lia"], -math.log(2) + math.log(0.75))
+    with pytest.raises(GeneratorConfigError, match="unknown generator 'nope'"):
+        build_generator(GeneratorConfig(spec="nope:x"))
+
+
+def test_validate_candidates_rejects_garbage():
+    assert validate_candidates([(" lia ", -1.0), ("lia", -0.5), ("", -0.1), ("lra", -2)], 5) == [("lia", -0.5), ("lra", -2.0)]
+    for bad in ("lia", [("lia",)], [(1, -1.0)], [("lia", "x")], [("lia", math.inf)], None):
+        with pytest.raises(GeneratorOutputError):
+            validate_candidates(bad, 3)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    pytest.importorskip("transformers")
+    from provers.generators.training import Pair, TrainConfig, train_tactic_model
+
+    pairs = [Pair(f"x : R\nH : {a} * x + 1 = {2 * a + 1}\n============================\nx = 2", "intros; lra") for a in range(2, 9)]
+    pairs += [Pair(f"n : nat\n============================\nn + {a} = {a} + n", "lia") for a in range(2, 9)]
+    out = tmp_path_factory.mktemp("model")
+    report = train_tactic_model(pairs, out, TrainConfig(steps=30, n_embd=32, n_layer=1, n_head=2, vocab_size=300, batch_size=4))
+    assert report.pairs == 14 and math.isfinite(report.final_loss)
+    return out
+
+
+def test_transformers_generator_beam_and_sampling(tiny_model):
+    gen = build_generator(GeneratorConfig(spec=f"hf:{tiny_model}", decoding="beam", max_new_tokens=12))
+    cands = gen.generate(STATE, 4)
+    assert 1 <= len(cands) <= 4 and len({t for t, _ in cands}) == len(cands)
+    assert all(s < 0 and math.isfinite(s) for _, s in cands)
+    assert [s for _, s in cands] == sorted((s for _, s in cands), reverse=True)
+    # the score is the summed token log-probability: rescoring the text gives the same number
+    torch = pytest.importorskip("torch")
+    tok, model = gen.tokenizer, gen.model
+    prompt = tok(gen.prompt.format(state=STATE.pp), return_tensors="pt")["input_ids"]
+    target = tok(cands[0][0], return_tensors="pt")["input_ids"][0].tolist() + [tok.eos_token_id]
+    ids = torch.cat([prompt, torch.tensor([target])], dim=1)
+    with torch.no_grad():
+        logp = torch.log_softmax(model(ids).logits[0, prompt.shape[1] - 1 : -1], dim=-1)
+    manual = float(sum(logp[i, t] for i, t in enumerate(target)))
+    assert math.isclose(manual, cands[0][1], abs_tol=1e-3)
+    s1 = build_generator(GeneratorConfig(spec=f"hf:{tiny_model}", decoding="sample", seed=3, max_new_tokens=12)).generate(STATE, 6)
+    s2 = build_generator(GeneratorConfig(spec=f"hf:{tiny_model}", decoding="sample", seed=3, max_new_tokens=12)).generate(STATE, 6)
+    assert s1 == s2 and s1
+
+
+def test_missing_model_path(tmp_path):
+    with pytest.raises(GeneratorConfigError, match="does not exist"):
+        build_generator(GeneratorConfig(spec=f"hf:{tmp_path}/no/such/model"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(GeneratorConfigError, match="no config.json"):
+        build_generator(GeneratorConfig(spec=f"hf:{tmp_path}/empty"))
+
+
+@pytest.mark.slow
+def test_unreachable_hub_is_a_clear_error(monkeypatch):
+    hub = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)  # no network here: skip the client's retries
+    t0 = time.monotonic()
+    with pytest.raises(GeneratorError, match="hub"):
+        build_generator(GeneratorConfig(spec="hf:nesy-test/definitely-not-a-model"))
+    assert time.monotonic() - t0 < 60
+
+
+class _Completions(BaseHTTPRequestHandler):
+    """A stand-in for a vLLM server (none can run here): fixed completions with token logprobs."""
+
+    garbage = False
+
+    def log_message(self, *a):
+        pass
+
+    def _send(self, obj):
+        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._send({"data": [{"id": "tiny"}]})
+
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if type(self).garbage:
+            return self._send(b"<html>oops</html>")
+        assert "[GOAL]" in req["prompt"] and req["logprobs"] == 1
+        texts = [("intros; lra\nextra", [-0.1, -0.2]), ("nra", [-1.5])][: req["n"]]
+        self._send({"choices": [{"text": t, "logprobs": {"token_logprobs": lp}} for t, lp in texts]})
+
+
+def test_openai_endpoint_good_unreachable_and_garbage():
+    server = HTTPServer(("127.0.0.1", 0), _Completions)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}/v1"
+    try:
+        gen = build_generator(GeneratorConfig(spec=f"openai:{url}", decoding="sample"))
+        assert gen.model == "tiny"
+        out = gen.generate(STATE, 2)
+        assert out[0][0] == "intros; lra" and math.isclose(out[0][1], -0.3) and out[1] == ("nra", -1.5)
+        _Completions.garbage = True
+        with pytest.raises(GeneratorError, match="did not answer JSON"):
+            gen.generate(STATE, 2)
+    finally:
+        _Completions.garbage = False
+        server.shutdown()
+    with pytest.raises(GeneratorError, match="cannot reach the completion endpoint"):
+        build_generator(GeneratorConfig(spec=f"openai:{url}#tiny"))  # the server is gone now
+    with pytest.raises(GeneratorConfigError, match="http"):
+        build_generator(GeneratorConfig(spec="openai:localhost:1234"))
