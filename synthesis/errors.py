@@ -11,6 +11,7 @@ Hierarchy::
     ├── ConfigError              bad or impossible request, raised before any work starts
     ├── MissingExtraError        an optional dependency is not installed
     ├── ResumeMismatchError      --out holds a run of a different configuration
+    ├── BucketFailedError        worker tasks crashed; the rest is saved, a rerun resumes
     └── CrossCheckDisagreement   two solvers disagree on a label (the formula is saved)
 """
 
@@ -38,6 +39,10 @@ class MissingExtraError(SynthesisError, ImportError):
 
 class ResumeMismatchError(SynthesisError):
     """The output directory already holds a run made with a different configuration."""
+
+
+class BucketFailedError(SynthesisError):
+    """Some worker tasks crashed; the other results were written and a rerun resumes the rest."""
 
 
 class CrossCheckDisagreement(SynthesisError):

@@ -24,7 +24,7 @@ def _records(tmp_path: Path) -> list[dict]:
         ratios = "3.5..6.0:0.5" if k == 3 else "0.6..1.6:0.2"
         config = NLSatConfig(
             vars=(5, 8, 10), ratios=parse_ratio_sweep(ratios), per_bucket=16, k=k, fragment=fragment,
-            cross_check=0.0, stats_samples=256, seed=11,
+            cross_check=0.0, stats_samples=64, seed=11,
         )
         run_nlsat(config, RunOptions(out=tmp_path / f"{fragment.value}-{k}", progress=False, plots=False))
         for shard in sorted((tmp_path / f"{fragment.value}-{k}" / "shards").glob("*.jsonl")):
@@ -32,6 +32,7 @@ def _records(tmp_path: Path) -> list[dict]:
     return records
 
 
+@pytest.mark.slow
 def test_roundtrip_1000_records(tmp_path: Path) -> None:
     records = _records(tmp_path)
     assert len(records) >= 1000

@@ -29,16 +29,12 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthesis.errors import ConfigError, CrossCheckDisagreement, ResumeMismatchError, SynthesisError, require
+from synthesis.errors import BucketFailedError, ConfigError, CrossCheckDisagreement, ResumeMismatchError, require
 from synthesis.nlsat.bucket import BucketResult, compute_bucket
 from synthesis.nlsat.card import build_card, card_markdown, dumps
 from synthesis.nlsat.config import Bucket, NLSatConfig, RunOptions, config_hash
 from synthesis.nlsat.validate import validate
 from synthesis.nlsat.vocabulary import Vocabulary
-
-
-class BucketFailedError(SynthesisError):
-    """Some bucket tasks crashed; the others were written and a rerun resumes the failed ones."""
 
 
 @dataclass(frozen=True)
