@@ -129,6 +129,10 @@ def prover9_input(assumptions: Sequence[Formula], goals: Sequence[Formula], *, m
         "clear(print_kept).",
         "clear(print_given).",
         f"assign(max_seconds, {max(1, int(max_seconds))}).",
+        # No weight or sos limits: clauses dropped by a limit would make "sos empty" claim a
+        # saturation that did not happen (and so a wrong UNKNOWN / SAT).
+        "assign(max_weight, 2147483647).",
+        "assign(sos_limit, -1).",
         "",
         "formulas(assumptions).",
         *(f"{to_prover9(f, naming)}." for f in assumptions),

@@ -46,6 +46,8 @@ _REFER = {"it", "they", "he", "she", "them"}
 _QUANT = {"all", "every", "each"}
 _DOMAIN = {"people", "things", "person", "thing", "persons", "everything", "everyone", "everybody", "ones", "one"}
 _RELATIVE = {"who", "that", "which"}
+# determiners whose meaning is not "every": refuse rather than misread them as adjectives
+_UNCOVERED_DETERMINERS = {"most", "some", "many", "few", "several", "both", "any", "only", "none", "a", "an", "no", "not", "there"}
 _ARTICLES = {"a", "an"}
 _CONNECTIVES = {"and", "or", "then", ",", "<end>"}
 _SENTENCE_START_WORDS = _QUANT | _INTRODUCE | _REFER | {"if", "the"} | _DOMAIN
@@ -338,6 +340,8 @@ class _SentenceParser:
     def generic(self) -> Formula:
         """[all|every|each] MODIFIERS HEAD [who VP {and VP}] VP."""
         self.accept(*_QUANT)
+        if self.tok.low in _UNCOVERED_DETERMINERS:
+            raise _Fail(f"the determiner {self.tok.raw!r} is not covered")
         words: list[str] = []
         while self.tok.low not in _COPULA_SG | _COPULA_PL | _RELATIVE | _AUX_PL | _AUX_SG | {"<end>"}:
             t = self.take()
