@@ -26,12 +26,13 @@ and the model continues after ``### Translation``::
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -98,32 +99,55 @@ _NUMBERED = re.compile(r"^\s*(\d+)\s*[.)]\s*(.*?)\s*$")
 _CONCLUSION = re.compile(r"^\s*Conclusion\s*:\s*(.*?)\s*$", re.IGNORECASE)
 
 
-def parse_completion(text: str, n_premises: int) -> Translation | TranslationFailure:
-    """Read numbered premise formulas and the conclusion formula from one completion."""
+def _read_lines(text: str, n_premises: int, final: bool) -> Translation | TranslationFailure | None:
+    """The one reader of completions, used both on finished text (``final``) and, during
+    sampling, on the complete lines produced so far (then ``None`` means "no verdict yet").
+
+    A valid completion is exactly: lines ``1. F`` ... ``n. F`` in order, then
+    ``Conclusion: F`` (blank lines ignored). The first violation decides the failure, so a
+    sample can be stopped as soon as its prefix is settled, with the same verdict."""
     body = text.split(STOP, 1)[0]
-    found: dict[int, str] = {}
-    conclusion: str | None = None
-    for line in body.splitlines():
-        if line.strip().startswith("###"):
-            break
+    lines = body.split("\n")
+    if not final:
+        lines = lines[:-1]  # the last line may still be growing
+    premises: list[Formula] = []
+    for line in lines:
+        if not line.strip():
+            continue
+        expected = len(premises) + 1
+        if expected <= n_premises:
+            m = _NUMBERED.match(line)
+            if not m or int(m.group(1)) != expected:
+                return TranslationFailure(ErrorStage.TRANSLATION, f"expected the formula of premise {expected}, got {line.strip()[:80]!r}", text)
+            try:
+                premises.append(parse(m.group(2)))
+            except ParseError as exc:
+                return TranslationFailure(ErrorStage.PARSE, f"premise {expected}: {exc}", text)
+            continue
         m = _CONCLUSION.match(line)
-        if m:
-            conclusion = m.group(1)
-            break
-        m = _NUMBERED.match(line)
-        if m and m.group(2):
-            found.setdefault(int(m.group(1)), m.group(2))
-    missing = [i for i in range(1, n_premises + 1) if i not in found]
-    if missing:
-        return TranslationFailure(ErrorStage.TRANSLATION, f"no formula for premise(s) {missing[:10]}", text)
-    if conclusion is None:
-        return TranslationFailure(ErrorStage.TRANSLATION, "no 'Conclusion:' formula", text)
-    try:
-        premises = tuple(parse(found[i]) for i in range(1, n_premises + 1))
-        goal = parse(conclusion)
-    except ParseError as exc:
-        return TranslationFailure(ErrorStage.PARSE, str(exc), text)
-    return Translation(premises, goal, None, text)
+        if not m:
+            return TranslationFailure(ErrorStage.TRANSLATION, f"expected 'Conclusion: <formula>', got {line.strip()[:80]!r}", text)
+        try:
+            return Translation(tuple(premises), parse(m.group(1)), None, text)
+        except ParseError as exc:
+            return TranslationFailure(ErrorStage.PARSE, f"conclusion: {exc}", text)
+    if not final:
+        return None
+    if len(premises) < n_premises:
+        return TranslationFailure(ErrorStage.TRANSLATION, f"the completion stops after {len(premises)} of {n_premises} premises", text)
+    return TranslationFailure(ErrorStage.TRANSLATION, "no 'Conclusion:' formula", text)
+
+
+def parse_completion(text: str, n_premises: int) -> Translation | TranslationFailure:
+    """Read the numbered premise formulas and the conclusion formula of one completion."""
+    result = _read_lines(text, n_premises, final=True)
+    assert result is not None  # final=True always decides
+    return result
+
+
+def settled(text: str, n_premises: int) -> bool:
+    """True once more tokens cannot change the verdict on this sample."""
+    return STOP in text or _read_lines(text, n_premises, final=False) is not None
 
 
 # ------------------------------------------------------------------------------------ backends
@@ -152,25 +176,39 @@ class HFBackend:
             raise ModelError(f"cannot load a causal LM from {path}: {exc}") from exc
         self.model.eval()
         self.name = f"hf:{path}"
+        self._prefix_key: str | None = None
+        self._prefix_cache = None
 
-    def complete(self, prompt: str, config: LLMConfig) -> list[str]:
-        """k samples that share one prefill of the prompt (the KV cache is computed once and
-        repeated k times; ``generate(num_return_sequences=k)`` would prefill k copies, which
-        dominates the cost on CPU for long few-shot prompts)."""
+    def complete(self, prompt: str, config: LLMConfig, *, prefix: str = "", check: Callable[[str], bool] | None = None) -> list[str]:
+        """k samples of a continuation of ``prefix + prompt``.
+
+        The KV cache of ``prefix`` (the few-shot examples, identical for every problem) is
+        computed once and reused; the problem part is prefilled once and repeated k times
+        (``generate(num_return_sequences=k)`` would prefill k copies). A sample stops at the
+        stop marker, at end of sequence, or as soon as ``check(text)`` says it is settled."""
         torch = self.torch
         if config.threads:
             torch.set_num_threads(config.threads)
         generator = torch.Generator().manual_seed(config.seed)
         k = config.samples
-        input_ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"].to(self.model.device)
+        device = self.model.device
         eos = self.tokenizer.eos_token_id
-        tokens: list[list[int]] = [[] for _ in range(k)]
-        done = [False] * k
+        check = check or (lambda text: STOP in text)
         with torch.no_grad():
-            out = self.model(input_ids=input_ids, use_cache=True)
+            cache = None
+            if prefix:
+                if self._prefix_key != prefix:
+                    ids = self.tokenizer(prefix, return_tensors="pt")["input_ids"].to(device)
+                    self._prefix_cache = self.model(input_ids=ids, use_cache=True).past_key_values
+                    self._prefix_key = prefix
+                cache = copy.deepcopy(self._prefix_cache)
+            ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=not prefix)["input_ids"].to(device)
+            out = self.model(input_ids=ids, past_key_values=cache, use_cache=True)
             cache = out.past_key_values
             cache.batch_repeat_interleave(k)
             logits = out.logits[:, -1, :].float().repeat(k, 1)
+            tokens: list[list[int]] = [[] for _ in range(k)]
+            done = [False] * k
             for _ in range(config.max_new_tokens):
                 nxt = _sample(torch, logits, config.temperature, config.top_p, generator)
                 for i in range(k):
@@ -181,23 +219,15 @@ class HFBackend:
                         done[i] = True
                         continue
                     tokens[i].append(tok)
-                    if _finished(self.tokenizer.decode(tokens[i], skip_special_tokens=True)):
-                        done[i] = True
+                    piece = self.tokenizer.decode([tok])
+                    if "\n" in piece or "#" in piece:
+                        done[i] = check(self.tokenizer.decode(tokens[i], skip_special_tokens=True))
                 if all(done):
                     break
-                out = self.model(input_ids=nxt.view(k, 1).to(self.model.device), past_key_values=cache, use_cache=True)
+                out = self.model(input_ids=nxt.view(k, 1).to(device), past_key_values=cache, use_cache=True)
                 cache = out.past_key_values
                 logits = out.logits[:, -1, :].float()
         return [self.tokenizer.decode(t, skip_special_tokens=True) for t in tokens]
-
-
-_CONCLUSION_DONE = re.compile(r"^\s*Conclusion\s*:[^\n]*\n", re.IGNORECASE | re.MULTILINE)
-
-
-def _finished(text: str) -> bool:
-    """A completion is complete at the stop marker or once its conclusion line has ended
-    (nothing after that line is read)."""
-    return STOP in text or bool(_CONCLUSION_DONE.search(text))
 
 
 def _sample(torch, logits, temperature: float, top_p: float, generator):
@@ -224,10 +254,12 @@ class OpenAIBackend:
         self.url = url if url.endswith("/completions") else url + "/completions"
         self.name = f"openai:{url}"
 
-    def complete(self, prompt: str, config: LLMConfig) -> list[str]:
+    def complete(self, prompt: str, config: LLMConfig, *, prefix: str = "", check: Callable[[str], bool] | None = None) -> list[str]:
+        """k completions of ``prefix + prompt`` (``check`` is not used: the server decides
+        when to stop, at the stop marker or ``max_tokens``)."""
         payload = {
             "model": config.model_name,
-            "prompt": prompt,
+            "prompt": prefix + prompt,
             "n": config.samples,
             "max_tokens": config.max_new_tokens,
             "temperature": config.temperature,
@@ -273,6 +305,6 @@ class LLMTranslator:
         self.name = self.backend.name
 
     def translate(self, context: Sequence[str], question: str) -> list[Translation | TranslationFailure]:
-        prompt = self.prefix + problem_block(context, question)
-        completions = self.backend.complete(prompt, self.config)
-        return [parse_completion(c, len(context)) for c in completions]
+        n = len(context)
+        completions = self.backend.complete(problem_block(context, question), self.config, prefix=self.prefix, check=lambda text: settled(text, n))
+        return [parse_completion(c, n) for c in completions]
