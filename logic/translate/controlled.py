@@ -49,6 +49,7 @@ _RELATIVE = {"who", "that", "which"}
 # determiners whose meaning is not "every": refuse rather than misread them as adjectives
 _UNCOVERED_DETERMINERS = {"most", "some", "many", "few", "several", "both", "any", "only", "none", "a", "an", "no", "not", "there"}
 _ARTICLES = {"a", "an"}
+_FUNCTION_WORDS = {"the", "if", "then", "or", "not", "no", "a", "an"} | _INTRODUCE | _REFER | _QUANT
 _CONNECTIVES = {"and", "or", "then", ",", "<end>"}
 _SENTENCE_START_WORDS = _QUANT | _INTRODUCE | _REFER | {"if", "the"} | _DOMAIN
 
@@ -347,6 +348,8 @@ class _SentenceParser:
             t = self.take()
             if t.low in (",", "and"):
                 continue
+            if t.low in _FUNCTION_WORDS or (t.capital and self.i > 1):
+                raise _Fail(f"{t.raw!r} cannot be part of a generic noun phrase")
             words.append(t.low)
             if len(words) > 1 and self.starts_vp(self.i) and self.tok.low not in _COPULA_SG | _COPULA_PL:
                 break  # "Red things chase the cat": head ends before a verb with an object
