@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logic.datasets import Problem, load
-from logic.errors import LogicError, TranslationError
+from logic.errors import LogicError, ParseError, TranslationError
 from logic.parsing import parse
-from logic.errors import ParseError
 from logic.provers import get_prover
 from logic.provers.base import Answer, EntailmentResult, ErrorStage
 from logic.translate.llm import LLMConfig, LLMTranslator, Translation, TranslationFailure

@@ -157,6 +157,8 @@ class HFBackend:
     """A transformers causal LM, sampled on CPU or GPU."""
 
     def __init__(self, path: str) -> None:
+        if path not in ("", "default") and not Path(path).expanduser().exists():
+            raise ModelError(f"model path {path!r} does not exist (hf:PATH needs a local model directory)")
         try:
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
