@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from logic.datasets import Problem, load
-from logic.errors import LogicError, ParseError, TranslationError
+from logic.errors import DataError, LogicError, ParseError, TranslationError
 from logic.parsing import parse
 from logic.provers import get_prover
 from logic.provers.base import Answer, EntailmentResult, ErrorStage
@@ -264,6 +264,8 @@ def run_eval(config: EvalConfig) -> EvalSummary:
         raise LogicError("at least one prover is needed")
     provers = [get_prover(name) for name in config.provers]
     reader = make_reader(config)
+    if config.translator == "gold" and all(p.premises_fol is None for p in problems):
+        raise DataError(f"{config.data} has no gold FOL (premises-FOL); gold mode needs FOLIO's original JSONL, e.g. folio-validation.jsonl")
     out = None
     if config.output is not None:
         config.output.parent.mkdir(parents=True, exist_ok=True)

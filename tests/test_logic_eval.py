@@ -159,6 +159,7 @@ def test_cli_end_to_end(pw_file, folio_file, tmp_path, capsys):
         (["eval", "proofwriter", "--data", "{pw}", "--samples", "3"], "only applies to LLM translators"),
         (["eval", "proofwriter", "--data", "{pw}", "--mode", "gold"], "needs FOLIO"),
         (["eval", "proofwriter", "--data", "{pw}", "--limit", "0"], "--limit must be >= 1"),
+        (["eval", "folio", "--data", "{pw}", "--mode", "gold"], "has no gold FOL"),
     ],
 )
 def test_cli_bad_input_is_a_clear_error(pw_file, tmp_path, capsys, argv, message):
