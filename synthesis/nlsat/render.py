@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -84,67 +85,83 @@ def assign_atoms(n: int, fragment: Fragment, vocabulary: Vocabulary, rng: np.ran
     return [(chosen_names[c // a], chosen_adjs[c % a]) for c in cells]
 
 
+@lru_cache(maxsize=65536)
+def _atom_fol(entity: str | None, attribute: str) -> tuple[str, str]:
+    """``str()`` of the atom and of its negation, printed by logic's printer (cached)."""
+    from logic.syntax import Const, Not, Pred, Var
+
+    atom = Pred(attribute, (Var("x") if entity is None else Const(entity),))
+    return str(atom), str(Not(atom))
+
+
+def _left_nested(parts: list[str], op: str) -> str:
+    out = parts[0]
+    for part in parts[1:]:
+        out = f"({out} {op} {part})"
+    return out
+
+
+@lru_cache(maxsize=256)
+def _templates(fragment: Fragment, length: int) -> tuple[str, str]:
+    """``str.format`` templates (sentence, FOL) for a clause of ``length`` literals; the
+    arguments are the ``length - 1`` conditions then the conclusion (or the ``length`` disjuncts)."""
+    slots = ["{}"] * length
+    if fragment is Fragment.DISJUNCTIVE:
+        return " or ".join(slots) + ".", _left_nested(slots, "|")
+    if length == 1:
+        return ("{}.", "{}") if fragment is Fragment.RULES else ("Every person {}.", "all x.{}")
+    cond = _left_nested(slots[:-1], "&")
+    if fragment is Fragment.RULES:
+        return "If " + " and ".join(slots[:-1]) + " then {}.", f"({cond} -> {{}})"
+    return "Every person who " + " and ".join(slots[:-1]) + " {}.", f"all x.({cond} -> {{}})"
+
+
 def render(clauses: Sequence[Sequence[int]], atoms: Sequence[tuple[str | None, str]], fragment: Fragment) -> Rendering:
     """Render ``clauses`` (DIMACS literals over ``1..len(atoms)``) in ``fragment``.
 
     The FOL strings are what ``str()`` of the corresponding ``logic.syntax`` tree prints (see
-    :func:`fol_trees`): the atoms and negated atoms are printed once per formula by logic's printer
-    and the connectives are joined in that printer's format (every binary connective in
-    parentheses, conjunctions and disjunctions nested to the left), which is several times faster
-    than building a tree per clause. ``tests/test_nlsat_core.py`` checks the two agree.
+    :func:`fol_trees`): atoms and negated atoms are printed by logic's printer (cached), and the
+    connectives are filled into per-shape templates in that printer's format (every binary
+    connective in parentheses, conjunctions and disjunctions nested to the left), which is many
+    times faster than building a tree per clause. ``tests/test_nlsat_core.py`` checks they agree.
     """
-    from logic.syntax import Const, Not, Pred, Var
-
-    x = Var("x")
-    pos_fol: list[str] = []
-    neg_fol: list[str] = []
-    pos_nl: list[str] = []
-    neg_nl: list[str] = []
-    for entity, attribute in atoms:
-        atom = Pred(attribute, (x if entity is None else Const(entity),))
-        pos_fol.append(str(atom))
-        neg_fol.append(str(Not(atom)))
+    n = len(atoms)
+    width = 2 * n + 1
+    # words[l + n] is the condition made of literal l (its complement), words[width + l + n] the
+    # literal itself; same layout for the FOL strings.
+    cond_nl, lit_nl = [""] * width, [""] * width
+    cond_fol, lit_fol = [""] * width, [""] * width
+    for v, (entity, attribute) in enumerate(atoms, 1):
+        pos_f, neg_f = _atom_fol(entity, attribute)
         if entity is None:  # relative: "is big" / "is not big"
-            pos_nl.append(f"is {attribute}")
-            neg_nl.append(f"is not {attribute}")
+            pos_n, neg_n = f"is {attribute}", f"is not {attribute}"
         else:
-            pos_nl.append(f"{entity} is {attribute}")
-            neg_nl.append(f"{entity} is not {attribute}")
-
-    def left_nested(parts: list[str], op: str) -> str:
-        out = parts[0]
-        for part in parts[1:]:
-            out = f"({out} {op} {part})"
-        return out
-
+            pos_n, neg_n = f"{entity} is {attribute}", f"{entity} is not {attribute}"
+        cond_nl[n + v], cond_nl[n - v], lit_nl[n + v], lit_nl[n - v] = neg_n, pos_n, pos_n, neg_n
+        cond_fol[n + v], cond_fol[n - v], lit_fol[n + v], lit_fol[n - v] = neg_f, pos_f, pos_f, neg_f
+    words_nl, words_fol = cond_nl + lit_nl, cond_fol + lit_fol
+    disjunctive = fragment is Fragment.DISJUNCTIVE
     sentences: list[str] = []
     formulas: list[str] = []
+    off = width + n  # index of literal l itself: off + l; of its complement (a condition): n + l
     for clause in clauses:
-        *body, head = clause
-        # the condition of a rule is the complement of a body literal
-        cond_nl = [neg_nl[lit - 1] if lit > 0 else pos_nl[-lit - 1] for lit in body]
-        cond_fol = [neg_fol[lit - 1] if lit > 0 else pos_fol[-lit - 1] for lit in body]
-        head_nl = pos_nl[head - 1] if head > 0 else neg_nl[-head - 1]
-        head_fol = pos_fol[head - 1] if head > 0 else neg_fol[-head - 1]
-        if fragment is Fragment.RULES:
-            if body:
-                sentences.append(f"If {' and '.join(cond_nl)} then {head_nl}.")
-                formulas.append(f"({left_nested(cond_fol, '&')} -> {head_fol})")
-            else:
-                sentences.append(f"{head_nl}.")
-                formulas.append(head_fol)
-        elif fragment is Fragment.DISJUNCTIVE:
-            lits_nl = [pos_nl[lit - 1] if lit > 0 else neg_nl[-lit - 1] for lit in clause]
-            lits_fol = [pos_fol[lit - 1] if lit > 0 else neg_fol[-lit - 1] for lit in clause]
-            sentences.append(f"{' or '.join(lits_nl)}.")
-            formulas.append(left_nested(lits_fol, "|"))
+        length = len(clause)
+        if length == 3:  # fast path for the common case: no intermediate lists
+            nl_t, fol_t = _templates(fragment, 3)
+            a, b, c = clause
+            if disjunctive:
+                a, b = a + width, b + width
+            sentences.append(nl_t.format(words_nl[n + a], words_nl[n + b], words_nl[off + c]))
+            formulas.append(fol_t.format(words_fol[n + a], words_fol[n + b], words_fol[off + c]))
+            continue
+        if disjunctive:
+            ids = [width + n + lit for lit in clause]
         else:
-            if body:
-                sentences.append(f"Every person who {' and '.join(cond_nl)} {head_nl}.")
-                formulas.append(f"all x.({left_nested(cond_fol, '&')} -> {head_fol})")
-            else:
-                sentences.append(f"Every person {head_nl}.")
-                formulas.append(f"all x.{head_fol}")
+            ids = [n + lit for lit in clause]
+            ids[-1] += width
+        nl_t, fol_t = _templates(fragment, length)
+        sentences.append(nl_t.format(*[words_nl[i] for i in ids]))
+        formulas.append(fol_t.format(*[words_fol[i] for i in ids]))
     return Rendering(fragment, tuple(sentences), tuple(formulas), tuple((e, a) for e, a in atoms))
 
 
