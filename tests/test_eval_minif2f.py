@@ -97,3 +97,20 @@ def test_cli_sampling_reports_pass_at_k(tmp_path, capsys):
     rows = [json.loads(line) for line in (d / "results.jsonl").read_text().splitlines()]
     assert all(len(r["successes"]) == 4 for r in rows)
     assert "pass@k" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(shutil.which("coqidetop.opt") is None, reason="Coq is not installed")
+def test_garbage_from_a_generator_is_an_error_row_not_a_crash():
+    from provers.distributed import Task
+    from provers.evaluation.job import EvalConfig, EvalWorker
+    from provers.generators.base import TacticGenerator
+
+    class Garbage(TacticGenerator):
+        name = "garbage"
+
+        def _generate(self, state, k):
+            return {"not": "a list"}
+
+    (problem,) = load_minif2f(builtin_problems(), "valid")[:1]
+    row = EvalWorker(EvalConfig(), generator=Garbage()).run(Task(problem.name, problem))
+    assert row["status"] == "error" and "generator failed" in row["message"] and "expected a list" in row["message"]
