@@ -291,39 +291,48 @@ def run_eval(config: EvalConfig) -> EvalSummary:
 
 
 def summarise(config: EvalConfig, results: Sequence[ProblemResult], records: Sequence[dict]) -> EvalSummary:
+    del results  # the records carry everything the summary needs
+    return summarise_records(
+        config.dataset, config.translator, tuple(config.provers), records, str(config.output) if config.output else None
+    )
+
+
+def summarise_records(dataset: str, translator: str, provers: tuple[str, ...], records: Sequence[dict], output: str | None = None) -> EvalSummary:
+    """Summary from per-example JSONL records (also for merging shards run with
+    ``--offset``/``--limit``: load their lines and call this)."""
     by_depth: dict[str, list[int]] = {}
     confusion: dict[str, dict[str, int]] = {a.value: {b.value: 0 for b in ANSWERS} | {"error": 0} for a in ANSWERS}
     errors: Counter[str] = Counter()
-    for r in results:
-        bucket = str(r.depth) if r.depth is not None else ("none" if r.label is Answer.UNKNOWN else "n/a")
-        cell = by_depth.setdefault(bucket, [0, 0])
-        cell[0] += r.correct
-        cell[1] += 1
-        confusion[r.label.value][r.prediction.value if r.prediction else "error"] += 1
-        if r.error is not None:
-            errors[r.error.value] += 1
-    per_prover: dict[str, int] = {}
+    per_prover: dict[str, int] = {name: 0 for name in provers}
     disagreements: list[dict] = []
-    names = list(config.provers)
     for rec in records:
-        preds = rec["prover_predictions"]
-        for name in names:
-            per_prover[name] = per_prover.get(name, 0) + (preds.get(name) == rec["label"])
-        if len(names) > 1 and len({preds.get(n) for n in names}) > 1:
-            disagreements.append({"id": rec["id"], "label": rec["label"], **{n: preds.get(n) for n in names}})
+        label, pred = rec["label"], rec["prediction"]
+        depth = rec.get("depth")
+        bucket = str(depth) if depth is not None else ("none" if label == Answer.UNKNOWN.value else "n/a")
+        cell = by_depth.setdefault(bucket, [0, 0])
+        cell[0] += pred == label
+        cell[1] += 1
+        confusion[label][pred if pred else "error"] += 1
+        if rec.get("error"):
+            errors[rec["error"]] += 1
+        preds = rec.get("prover_predictions", {})
+        for name in provers:
+            per_prover[name] += preds.get(name) == label
+        if len(provers) > 1 and len({preds.get(n) for n in provers}) > 1:
+            disagreements.append({"id": rec["id"], "label": label, **{n: preds.get(n) for n in provers}})
     return EvalSummary(
-        dataset=config.dataset,
-        translator=config.translator,
-        provers=tuple(names),
-        n=len(results),
-        correct=sum(r.correct for r in results),
+        dataset=dataset,
+        translator=translator,
+        provers=provers,
+        n=len(records),
+        correct=sum(rec["prediction"] == rec["label"] for rec in records),
         by_depth={k: (v[0], v[1]) for k, v in sorted(by_depth.items())},
         confusion=confusion,
         errors_by_stage=dict(errors),
         per_prover_correct=per_prover,
         disagreements=disagreements,
-        median_time_s=statistics.median(r.elapsed_s for r in results) if results else 0.0,
-        output=str(config.output) if config.output else None,
+        median_time_s=statistics.median(rec["elapsed_s"] for rec in records) if records else 0.0,
+        output=output,
     )
 
 

@@ -167,3 +167,14 @@ def test_cli_bad_input_is_a_clear_error(pw_file, tmp_path, capsys, argv, message
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("nesy: error:") and message in err
+
+
+def test_shards_merge_into_the_same_summary(pw_file, tmp_path):
+    from logic.evaluation import summarise_records
+
+    whole = run_eval(EvalConfig("proofwriter", pw_file, provers=("z3",), output=tmp_path / "all.jsonl", progress=False))
+    run_eval(EvalConfig("proofwriter", pw_file, provers=("z3",), limit=2, output=tmp_path / "a.jsonl", progress=False))
+    run_eval(EvalConfig("proofwriter", pw_file, provers=("z3",), offset=2, output=tmp_path / "b.jsonl", progress=False))
+    records = [json.loads(line) for name in ("a", "b") for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
+    merged = summarise_records("proofwriter", "rule", ("z3",), records)
+    assert (merged.n, merged.correct, merged.confusion, merged.by_depth) == (whole.n, whole.correct, whole.confusion, whole.by_depth)
