@@ -131,6 +131,7 @@ def test_openai_endpoint_good_unreachable_and_garbage():
     finally:
         _Completions.garbage = False
         server.shutdown()
+        server.server_close()
     with pytest.raises(GeneratorError, match="cannot reach the completion endpoint"):
         build_generator(GeneratorConfig(spec=f"openai:{url}#tiny"))  # the server is gone now
     with pytest.raises(GeneratorConfigError, match="http"):
