@@ -77,6 +77,7 @@ class HFGenerator(TacticGenerator):
         settings = _prompt_settings(Path(source) if local else None, self.seq2seq)
         self.prompt: str = settings["prompt"]
         self.stop: str = settings["stop"]
+        self.max_input_chars = min(self.config.max_input_chars, int(settings.get("max_input_chars", self.config.max_input_chars)))
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.name = f"hf:{Path(source).name if local else source}"
@@ -85,7 +86,7 @@ class HFGenerator(TacticGenerator):
 
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
         torch = self._torch
-        text = self.prompt.format(state=state.pp[: self.config.max_input_chars])
+        text = self.prompt.format(state=state.pp[: self.max_input_chars])
         enc = self.tokenizer(text, return_tensors="pt").to(self.config.device)
         eos = self.tokenizer.eos_token_id
         kwargs: dict[str, Any] = dict(
@@ -167,13 +168,13 @@ def _cut_at_eos(ids: list[int], eos: int | None, pad: int | None) -> list[int]:
 
 
 def _prompt_settings(directory: Path | None, seq2seq: bool) -> dict[str, str]:
-    settings = {"prompt": SEQ2SEQ_PROMPT if seq2seq else CAUSAL_PROMPT, "stop": "" if seq2seq else "\n"}
+    settings: dict[str, str] = {"prompt": SEQ2SEQ_PROMPT if seq2seq else CAUSAL_PROMPT, "stop": "" if seq2seq else "\n"}
     if directory is not None and (directory / PROMPT_FILE).is_file():
         try:
             data = json.loads((directory / PROMPT_FILE).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise GeneratorConfigError(f"{directory / PROMPT_FILE}: not valid JSON ({exc})") from exc
-        settings.update({k: str(v) for k, v in data.items() if k in ("prompt", "stop")})
+        settings.update({k: str(v) for k, v in data.items() if k in ("prompt", "stop", "max_input_chars")})
     if "{state}" not in settings["prompt"]:
         raise GeneratorConfigError(f"prompt template {settings['prompt']!r} has no {{state}} placeholder")
     return settings
