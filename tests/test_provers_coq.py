@@ -139,3 +139,10 @@ def test_state_from_another_env_is_rejected():
     with env_for(PLUS0) as (env, s0):
         with pytest.raises(ValueError):
             env.run_tac(TacticState("x", 999), "auto.")
+
+
+def test_prover_writes_nothing_into_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with env_for(CONJ) as (env, s0):
+        assert isinstance(env.run_tac(s0, "split; [nia | exact I]."), ProofFinished)
+    assert list(tmp_path.iterdir()) == []  # lia/nia caches went to the process's private directory

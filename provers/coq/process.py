@@ -44,23 +44,50 @@ def find_coqidetop() -> str:
     )
 
 
+_PATH_FLAGS = ("-R", "-Q", "-I", "-include", "-load-vernac-source", "-l", "-topfile")
+
+
+def absolute_path_args(args: tuple[str, ...]) -> tuple[str, ...]:
+    """Make the directory/file argument of Coq's path flags absolute (the process runs elsewhere)."""
+    out = list(args)
+    for i, a in enumerate(out[:-1]):
+        if a in _PATH_FLAGS and not os.path.isabs(out[i + 1]):
+            out[i + 1] = os.path.abspath(out[i + 1])
+    return tuple(out)
+
+
 class CoqProcess:
-    """A running coqidetop. Not thread-safe: one call at a time."""
+    """A running coqidetop. Not thread-safe: one call at a time.
+
+    Without ``cwd`` the process runs in a private temporary directory, removed when it is
+    killed: tactics such as ``lia``/``nia``/``psatz`` write cache files (``.lia.cache``...) into the
+    working directory, and a user's directory is no place for them.
+    """
 
     def __init__(self, extra_args: tuple[str, ...] = (), cwd: str | None = None, grace_s: float = 5.0) -> None:
         self.grace_s = grace_s
         exe = find_coqidetop()
+        self._own_dir = tempfile.mkdtemp(prefix="nesy-coq-") if cwd is None else None
         self._stderr = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(
-            [exe, "-main-channel", "stdfds", "-async-proofs", "off", *extra_args],
+        try:
+            self.proc = self._spawn(exe, extra_args, cwd)
+        except BaseException:
+            self._stderr.close()
+            if self._own_dir:
+                shutil.rmtree(self._own_dir, ignore_errors=True)
+            raise
+        self._buf = b""
+        self.calls = 0
+
+    def _spawn(self, exe: str, extra_args: tuple[str, ...], cwd: str | None) -> subprocess.Popen:
+        return subprocess.Popen(
+            [exe, "-main-channel", "stdfds", "-async-proofs", "off", *absolute_path_args(extra_args)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._stderr,
-            cwd=cwd,
+            cwd=cwd or self._own_dir,
             start_new_session=True,
         )
-        self._buf = b""
-        self.calls = 0
 
     @property
     def pid(self) -> int:
@@ -160,6 +187,9 @@ class CoqProcess:
             except OSError:
                 pass
         self._stderr.close()
+        if self._own_dir:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
 
     def close(self) -> None:
         """Ask coqidetop to quit, then make sure the whole tree is gone."""
