@@ -143,23 +143,43 @@ class CoqEnv(ProofEnv):
             return TacticError(check.refused, ErrorKind.REFUSED)
         if check.gives_up:
             return ProofGivenUp(f"tactic gives up on a goal: {tactic.strip()[:80]!r}")
+        timeout = self.config.tactic_timeout_s
         with self._guard():
-            self._goto(state.id)
+            pending = self._goto(state.id, defer_rewind=True)
             base_sid = self._live[-1][1]
-            sid = base_sid
-            for sentence in check.sentences:
-                ans = self._proc.call(xmlproto.call_add(sentence, sid), self.config.tactic_timeout_s)
+            first, rest = check.sentences[0], check.sentences[1:]
+            # One pipelined batch: [Edit_at back] + Add + (Goal, if the tactic is one sentence).
+            # ``Goal`` executes what was added (coqidetop runs sentences lazily) and returns the
+            # goals; a failing tactic makes it answer "fail".
+            batch = [xmlproto.call_edit_at(pending)] if pending is not None else []
+            batch.append(xmlproto.call_add(first, base_sid))
+            if not rest:
+                batch.append(xmlproto.call_goal())
+            try:
+                answers = self._proc.call_many(batch, timeout)
+            except CallTimedOut as exc:
+                self._check_rewound(pending, exc.answers)
+                self._rewind(base_sid)
+                return TacticError(f"timeout: tactic ran over {timeout:g}s", ErrorKind.TIMEOUT)
+            self._check_rewound(pending, answers)
+            added = answers[1 if pending is not None else 0]
+            if not added.good:
+                return TacticError(_clean(added.error))
+            sid = added.new_state_id()
+            for sentence in rest:
+                ans = self._proc.call(xmlproto.call_add(sentence, sid), timeout)
                 if not ans.good:
                     self._rewind(base_sid)
                     return TacticError(_clean(ans.error))
                 sid = ans.new_state_id()
-            # ``Goal`` executes the added sentences (coqidetop runs them lazily) and returns the
-            # goals in the same round trip; a failing tactic makes it answer "fail".
-            try:
-                ans = self._proc.call(xmlproto.call_goal(), self.config.tactic_timeout_s)
-            except CallTimedOut:
-                self._rewind(base_sid)
-                return TacticError(f"timeout: tactic ran over {self.config.tactic_timeout_s:g}s", ErrorKind.TIMEOUT)
+            if rest:
+                try:
+                    ans = self._proc.call(xmlproto.call_goal(), timeout)
+                except CallTimedOut:
+                    self._rewind(base_sid)
+                    return TacticError(f"timeout: tactic ran over {timeout:g}s", ErrorKind.TIMEOUT)
+            else:
+                ans = answers[-1]
             if not ans.good:
                 self._rewind(base_sid)
                 return TacticError(_clean(ans.error))
@@ -209,13 +229,21 @@ class CoqEnv(ProofEnv):
             cur = self._nodes[cur].parent
         return path[::-1]
 
-    def _goto(self, node_id: int) -> None:
-        """Make ``node_id`` the tip of the live document (rewind, then replay if needed)."""
+    def _goto(self, node_id: int, defer_rewind: bool = False) -> int | None:
+        """Make ``node_id`` the tip of the live document (rewind, then replay if needed).
+
+        With ``defer_rewind``, a rewind that needs no replay after it is not sent: its Coq state
+        id is returned for the caller to send (pipelined with its next calls) and the live path
+        is already cut as if it had been sent. Otherwise returns None.
+        """
         target = self._path(node_id)
         keep = 0
         while keep < len(self._live) and keep < len(target) and self._live[keep][0] == target[keep]:
             keep += 1
         if keep < len(self._live):
+            if defer_rewind and keep == len(target):
+                del self._live[keep:]
+                return self._live[-1][1]
             self._rewind(self._live[keep - 1][1])
         sid = self._live[-1][1]
         for nid in target[keep:]:
@@ -236,6 +264,11 @@ class CoqEnv(ProofEnv):
                 # under load). Keep the document consistent and report it as infrastructure trouble.
                 self._reset_to_root()
                 raise EnvTimeoutError(f"replaying the path to state {node_id} failed: {ans.error if ans else 'timeout'}")
+
+    def _check_rewound(self, pending: int | None, answers: list[xmlproto.Answer]) -> None:
+        if pending is not None and (not answers or not answers[0].good):
+            # The document is in an unknown place: the guard restarts the process.
+            raise xmlproto.ProtocolError(f"Edit_at {pending} failed: {answers[0].error if answers else 'no answer'}")
 
     def _rewind(self, coq_sid: int) -> None:
         ans = self._proc.call(xmlproto.call_edit_at(coq_sid), self.config.tactic_timeout_s)
