@@ -183,7 +183,7 @@ class CoqEnv(ProofEnv):
             if not ans.good:
                 self._rewind(base_sid)
                 return TacticError(_clean(ans.error))
-            goals = xmlproto.parse_goals(ans.payload)
+            goals = xmlproto.goals_of(ans)
             if goals is None:  # the tactic string closed the proof itself
                 self._rewind(base_sid)
                 return TacticError("refused: the tactic left proof mode", ErrorKind.REFUSED)
@@ -284,7 +284,7 @@ class CoqEnv(ProofEnv):
         ans = self._proc.call(xmlproto.call_goal(), self.config.tactic_timeout_s)
         if not ans.good:
             raise EnvCrashError(f"Goal failed: {ans.error}")
-        return xmlproto.parse_goals(ans.payload)
+        return xmlproto.goals_of(ans)
 
     def _guard(self) -> _Guard:
         return _Guard(self)

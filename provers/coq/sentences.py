@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from provers.errors import InputError
 
@@ -170,10 +171,13 @@ class TacticCheck:
     gives_up: bool = False  # uses admit/give_up: the attempt counts as given up
 
 
+@lru_cache(maxsize=1 << 16)
 def check_tactic(tactic: str) -> TacticCheck:
     """Split an untrusted tactic string into sentences and vet each one.
 
     A tactic string without a final full stop is taken as one sentence (``lia`` means ``lia.``).
+    The verdict is a pure function of the string, so it is memoised: search sends the same
+    tactics (a portfolio, a model's favourites) to state after state.
     """
     if "\x00" in tactic:
         return TacticCheck((), refused="tactic contains a NUL byte")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from xml.sax.saxutils import escape
 
 from provers.protocol import Goal, Hypothesis
@@ -199,6 +199,24 @@ class Goals:
     given_up: tuple[Goal, ...]
 
 
+_GOAL_ID = re.compile(rb"<goal><string>[^<]*</string>")
+
+
+def goals_of(answer: Answer) -> Goals | None:
+    """The goals of a good ``Goal`` answer.
+
+    Memoised on the answer's bytes with Coq's internal goal ids blanked (nesy's goals do not
+    carry them): equal proof states come back again and again in a search.
+    """
+    return _goals_from_raw(_GOAL_ID.sub(b"<goal><string></string>", answer.raw))
+
+
+@lru_cache(maxsize=1 << 12)
+def _goals_from_raw(raw: bytes) -> Goals | None:
+    value = _xml(raw)
+    return parse_goals(value[0] if len(value) else None)
+
+
 def parse_goals(payload: ET.Element | None) -> Goals | None:
     """``<option val="some"><goals>...</goals></option>`` → :class:`Goals`; ``none`` → None."""
     if payload is None or payload.tag != "option":
@@ -236,8 +254,12 @@ def _squash(text: str) -> str:
 _DEFINED_HYP = re.compile(r"^([^:=]+?)\s*:=\s*(.*)$")
 
 
+@lru_cache(maxsize=1 << 14)
 def parse_hypothesis(text: str) -> Hypothesis:
-    """``x, y : R`` or ``f := fun x => x : nat -> nat`` → :class:`Hypothesis`."""
+    """``x, y : R`` or ``f := fun x => x : nat -> nat`` → :class:`Hypothesis`.
+
+    Memoised: the same hypotheses appear in state after state of a proof search.
+    """
     text = _squash(text)
     body = None
     m = _DEFINED_HYP.match(text) if ":=" in text else None
