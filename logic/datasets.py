@@ -115,19 +115,22 @@ def load_proofwriter(path: str | Path, split: str | None = None) -> list[Problem
                 depth = q.get("QDep")
                 out.append(Problem(f"{row.get('id', i)}_{qid}", "proofwriter", context, q["question"], label, depth=int(depth) if isinstance(depth, int) else None))
             continue
-        answer = _field(row, "answer", file, i)
-        if answer not in _LETTER:
-            raise DataError(f"{file} record {i}: answer must be A, B or C, got {answer!r}")
-        out.append(
-            Problem(
-                str(row.get("id", i)),
-                "proofwriter",
-                tuple(split_sentences(_field(row, "context", file, i))),
-                _question_statement(_field(row, "question", file, i)),
-                _LETTER[answer],
-            )
-        )
+        out.append(_logic_lm_problem(row, file, i, "proofwriter"))
     return out
+
+
+def _logic_lm_problem(row: dict, file: Path, i: int, dataset: str) -> Problem:
+    """A record in Logic-LM's JSON format (context, question, answer letter A/B/C)."""
+    answer = _field(row, "answer", file, i)
+    if answer not in _LETTER:
+        raise DataError(f"{file} record {i}: answer must be A, B or C, got {answer!r}")
+    return Problem(
+        str(row.get("id", i)),
+        dataset,
+        tuple(split_sentences(_field(row, "context", file, i))),
+        _question_statement(_field(row, "question", file, i)),
+        _LETTER[answer],
+    )
 
 
 def load_folio(path: str | Path, split: str | None = None) -> list[Problem]:
@@ -152,18 +155,7 @@ def load_folio(path: str | Path, split: str | None = None) -> list[Problem]:
                 )
             )
         else:  # Logic-LM format
-            answer = _field(row, "answer", file, i)
-            if answer not in _LETTER:
-                raise DataError(f"{file} record {i}: answer must be A, B or C, got {answer!r}")
-            out.append(
-                Problem(
-                    str(row.get("id", i)),
-                    "folio",
-                    tuple(split_sentences(_field(row, "context", file, i))),
-                    _question_statement(_field(row, "question", file, i)),
-                    _LETTER[answer],
-                )
-            )
+            out.append(_logic_lm_problem(row, file, i, "folio"))
     return out
 
 
