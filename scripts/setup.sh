@@ -38,6 +38,7 @@ case ",$extras," in
   *,all,*|*,dev,*)
     dpkg -s libcoq-hammer >/dev/null 2>&1 || need+=(libcoq-hammer)  # sauto/hauto (nesy prove --hammer)
     command -v z3 >/dev/null 2>&1 || need+=(z3)
+    command -v eprover >/dev/null 2>&1 || need+=(eprover)           # the E prover backend of logic/
     ;;
 esac
 if [ ${#need[@]} -gt 0 ]; then

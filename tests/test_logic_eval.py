@@ -115,7 +115,8 @@ def test_proof_depth_by_forward_chaining():
 @pytest.mark.parametrize("prover", ["prover9", "z3"])
 def test_run_eval_rule_translator(pw_file, tmp_path, prover):
     out = tmp_path / "out.jsonl"
-    summary = run_eval(EvalConfig("proofwriter", pw_file, provers=(prover,), output=out, progress=False))
+    # a generous limit: on a loaded machine the default 10 s made a saturating Prover9 search time out
+    summary = run_eval(EvalConfig("proofwriter", pw_file, provers=(prover,), output=out, progress=False, timeout_s=120))
     assert (summary.n, summary.correct) == (4, 3)
     assert summary.errors_by_stage == {"translation": 1}
     records = [json.loads(line) for line in out.read_text().splitlines()]
