@@ -86,7 +86,10 @@ def test_interrupted_job_rerun_redoes_nothing_finished(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "nesy.cli", "eval", "minif2f", "--data", str(src), "--out", str(out),
            "--generator", "portfolio:intros; lia;;intros; lra;;intros; nia", "--k", "3", "--tactic-timeout", "2", "--time", "20", "--no-check"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # SIGINT may be ignored where the tests run (a background job inherits SIG_IGN, and Python then
+    # installs no KeyboardInterrupt handler): give the job the default disposition, as a terminal would.
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = None
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
