@@ -53,7 +53,7 @@ def _run_prove(args: argparse.Namespace) -> int:
 
     from nesy.errors import UsageError
     from provers.coq.files import load_problem_set
-    from provers.prove import ProveConfig, Status, run_job, summarize, summary_markdown
+    from provers.prove import ProveConfig, Status, done_names, run_job, summarize, summary_markdown
     from provers.registry import canonical_name
 
     if args.workers < 1:
@@ -91,9 +91,6 @@ def _run_prove(args: argparse.Namespace) -> int:
         counts[key] += 1
         bar.update(1)
         bar.set_postfix(proved=counts["proved"], failed=counts["failed"], other=counts["other"])
-
-    bar.update(0)
-    from provers.prove import done_names
 
     already = len(done_names(out / "results.jsonl") & {p.name for p in problems})
     if already:

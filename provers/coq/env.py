@@ -159,8 +159,7 @@ class CoqEnv(ProofEnv):
                 answers = self._proc.call_many(batch, timeout)
             except CallTimedOut as exc:
                 self._check_rewound(pending, exc.answers)
-                self._rewind(base_sid)
-                return TacticError(f"timeout: tactic ran over {timeout:g}s", ErrorKind.TIMEOUT)
+                return self._timed_out(base_sid)
             self._check_rewound(pending, answers)
             added = answers[1 if pending is not None else 0]
             if not added.good:
@@ -176,8 +175,7 @@ class CoqEnv(ProofEnv):
                 try:
                     ans = self._proc.call(xmlproto.call_goal(), timeout)
                 except CallTimedOut:
-                    self._rewind(base_sid)
-                    return TacticError(f"timeout: tactic ran over {timeout:g}s", ErrorKind.TIMEOUT)
+                    return self._timed_out(base_sid)
             else:
                 ans = answers[-1]
             if not ans.good:
@@ -195,10 +193,10 @@ class CoqEnv(ProofEnv):
             self._nodes[node_id] = _Node(state.id, check.sentences, tactic)
             self._live.append((node_id, sid))
             messages = "\n".join(ans.messages) or None
-            if not goals.focused and not goals.unfocused and not goals.shelved:
+            hidden = goals.unfocused + goals.shelved
+            if not goals.focused and not hidden:
                 return ProofFinished(node_id, messages)
-            pp = render_goals(goals.focused, goals.unfocused + goals.shelved)
-            return TacticState(pp, node_id, goals.focused, goals.unfocused + goals.shelved, messages)
+            return TacticState(render_goals(goals.focused, hidden), node_id, goals.focused, hidden, messages)
 
     def proof_of(self, state: TacticState | ProofFinished) -> list[str]:
         return [self._nodes[n].tactic for n in self._path(state.id)[1:]]
@@ -264,6 +262,11 @@ class CoqEnv(ProofEnv):
                 # under load). Keep the document consistent and report it as infrastructure trouble.
                 self._reset_to_root()
                 raise EnvTimeoutError(f"replaying the path to state {node_id} failed: {ans.error if ans else 'timeout'}")
+
+    def _timed_out(self, base_sid: int) -> TacticError:
+        """Back to the state the tactic ran on, after an interrupted tactic."""
+        self._rewind(base_sid)
+        return TacticError(f"timeout: tactic ran over {self.config.tactic_timeout_s:g}s", ErrorKind.TIMEOUT)
 
     def _check_rewound(self, pending: int | None, answers: list[xmlproto.Answer]) -> None:
         if pending is not None and (not answers or not answers[0].good):
