@@ -34,16 +34,27 @@ def register(commands) -> None:
     p.add_argument("--no-tactic-imports", action="store_true", help="do not add 'From Coq Require Import Lia Lra Psatz.' after each header")
     p.add_argument("--limit", type=int, default=None, help="only the first N theorems (sorted by file name)")
     p.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
-    p.add_argument("--no-check", action="store_true", help="skip the fresh kernel check (proofs then do not count as verified)")
+    p.add_argument("--no-check", action="store_true", help="skip the fresh kernel check (proofs found are then reported as 'unchecked', never as proved)")
+    p.add_argument("--check-timeout", type=float, default=120.0, help="seconds per Coq run of the kernel check")
 
     c = commands.add(
         "check",
-        help="kernel-check a Coq proof file (fresh coqc, no admit/axioms beyond the allow-list)",
+        help="kernel-check a Coq proof file (fresh coqc + coqchk, fail-closed assumption report)",
         run=_run_check,
+        description=(
+            "Kernel-check Coq proof files. With --problem, each proof file must be its problem file with only the "
+            "proof changed, and Coq confirms (as terms) that the proved constant has the problem's statement as its "
+            "type. Without --problem, a whole file is checked for soundness only: every constant it defines rests on "
+            "allowed axioms, but which statement it proves is not compared with anything."
+        ),
     )
     c.add_argument("files", nargs="+", type=Path, help=".v files to check")
+    c.add_argument("--problem", type=Path, default=None,
+                   help="the problem file (one proof file) or a directory of problem files named like the proof files")
     c.add_argument("--allow-axiom", action="append", default=[], help="also allow this axiom (as Print Assumptions prints it)")
-    c.add_argument("--timeout", type=float, default=300.0, help="seconds per file")
+    c.add_argument("--timeout", type=float, default=300.0, help="seconds per Coq run")
+    c.add_argument("--memory-mb", type=int, default=8192, help="memory limit per Coq run")
+    c.add_argument("--no-recheck", action="store_true", help="skip the independent coqchk re-check")
     __import__("provers.cli_search").cli_search.register(commands)  # nesy eval minif2f, nesy train tactics
     __import__("provers.cli_trace").cli_trace.register(commands)  # nesy trace
 
@@ -71,6 +82,7 @@ def _run_prove(args: argparse.Namespace) -> int:
         hammer=args.hammer,
         tactic_imports=not args.no_tactic_imports,
         check=not args.no_check,
+        check_timeout_s=args.check_timeout,
     )
     path = args.path or builtin_problems()
     problems = load_problem_set(path)
@@ -109,12 +121,29 @@ def _run_prove(args: argparse.Namespace) -> int:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from provers.coq.check import REALS_AXIOMS, check_file
+    from nesy.errors import UsageError
+    from provers.coq.check import REALS_AXIOMS, CheckConfig, check_file
 
-    allowed = REALS_AXIOMS | frozenset(args.allow_axiom)
+    if args.timeout <= 0 or args.memory_mb <= 0:
+        raise UsageError("--timeout and --memory-mb must be positive")
+    config = CheckConfig(timeout_s=args.timeout, memory_mb=args.memory_mb, allowed_axioms=REALS_AXIOMS | frozenset(args.allow_axiom),
+                         recheck=not args.no_recheck)
+    problem: Path | None = args.problem
+    if problem is not None:
+        if not problem.exists():
+            raise UsageError(f"--problem {problem}: no such file or directory")
+        if problem.is_file() and len(args.files) != 1:
+            raise UsageError("--problem FILE takes exactly one proof file; give a directory of problems for several")
+    else:
+        print("nesy check: no --problem given: checking soundness only, not which statement is proved", file=sys.stderr)
     bad = 0
     for f in args.files:
-        result = check_file(f, timeout_s=args.timeout, allowed_axioms=allowed)
+        prob = None if problem is None else problem if problem.is_file() else problem / f.name
+        if prob is not None and not prob.is_file():
+            print(f"FAIL {f}: no problem file {prob}")
+            bad += 1
+            continue
+        result = check_file(f, problem=prob, config=config)
         mark = "OK  " if result.ok else "FAIL"
         print(f"{mark} {f}: {result.message}")
         bad += not result.ok

@@ -30,6 +30,9 @@ class Theorem:
     ``statement`` is the declaration as the prover reads it, *without* a proof (Coq: the whole
     ``Theorem name binders : type.`` sentence; Lean: the ``theorem ... :=`` signature).
     ``header`` is everything the statement needs before it (imports, scopes, definitions).
+    ``prelude`` is what nesy itself adds after the header for its own tactics (Coq: the imports
+    of ``lia``/``lra``/``psatz``); it is not part of the problem, and the kernel check confirms
+    that the statement means the same with and without it.
     The remaining fields say where it came from; Lean's backend needs ``repo_url``/``commit``/
     ``file_path``/``name`` to locate the theorem in a traced repository.
     """
@@ -41,6 +44,7 @@ class Theorem:
     line: int | None = None
     repo_url: str | None = None
     commit: str | None = None
+    prelude: str = ""
 
     @property
     def source(self) -> str:

@@ -33,6 +33,7 @@ class Status(str, enum.Enum):
     FAILED = "failed"  # no portfolio tactic closed the goal within the budget
     NOT_ELABORATED = "not_elaborated"  # the statement itself does not elaborate on this prover
     CHECK_FAILED = "check_failed"  # the session said finished but the kernel check refused it
+    UNCHECKED = "unchecked"  # the session said finished, the kernel check was turned off: not counted
     ERROR = "error"  # unreadable input or a prover crash that did not recover
 
 
@@ -46,6 +47,7 @@ class ProveConfig:
     hammer: bool = False  # Coq: add CoqHammer's sauto/hauto (imports Hammer.Tactics)
     tactic_imports: bool = True  # Coq: add COQ_TACTIC_IMPORTS after each problem's header
     check: bool = True
+    check_timeout_s: float = 120.0
     extra_args: tuple[str, ...] = ()
 
     def portfolio(self) -> tuple[str, ...]:
@@ -85,10 +87,10 @@ def prepare_theorem(theorem: Theorem, config: ProveConfig) -> Theorem:
     extra = [COQ_TACTIC_IMPORTS] if config.tactic_imports else []
     if config.hammer:
         extra.append(HAMMER_IMPORT)
-    extra = [s for s in extra if s not in theorem.header]
+    extra = [s for s in extra if s not in theorem.header and s not in theorem.prelude]
     if not extra:
         return theorem
-    return Theorem(**{**asdict(theorem), "header": "\n".join([theorem.header, *extra]).strip()})
+    return Theorem(**{**asdict(theorem), "prelude": "\n".join([theorem.prelude, *extra]).strip()})
 
 
 def prove_theorem(problem: ProblemFile, config: ProveConfig) -> ProveRecord:
@@ -132,8 +134,8 @@ def prove_theorem(problem: ProblemFile, config: ProveConfig) -> ProveRecord:
 
 def _finish(problem: ProblemFile, theorem: Theorem, proof: list[str], attempts: list[Attempt], start: float, config: ProveConfig) -> ProveRecord:
     if not config.check:
-        return ProveRecord(theorem.name, str(problem.path), Status.PROVED, proof, time.monotonic() - start, attempts, check="not checked")
-    verdict = verify_proof(config.backend, theorem, proof)
+        return ProveRecord(theorem.name, str(problem.path), Status.UNCHECKED, proof, time.monotonic() - start, attempts, check="not checked (--no-check)")
+    verdict = verify_proof(config.backend, theorem, proof, timeout_s=config.check_timeout_s)
     status = Status.PROVED if verdict.ok else Status.CHECK_FAILED
     return ProveRecord(theorem.name, str(problem.path), status, proof, time.monotonic() - start, attempts, check=verdict.message)
 
@@ -261,6 +263,8 @@ def summary_markdown(summary: dict, title: str = "nesy prove") -> str:
         f"| {summary['total']} | {summary['attempted']} | {summary['proved']} | {c['failed']} | {c['check_failed']} | {c['not_elaborated']} | {c['error']} | {100 * summary['pass_rate']:.1f}% | {100 * summary['pass_rate_all']:.1f}% |",
         "",
     ]
+    if c.get("unchecked"):
+        lines += [f"{c['unchecked']} proofs were found but not kernel-checked (--no-check): they are not counted as proved.", ""]
     if summary["by_tactic"]:
         lines += ["| proof | theorems |", "|---|---:|"]
         lines += [f"| `{k}` | {v} |" for k, v in summary["by_tactic"].items()]

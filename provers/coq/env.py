@@ -61,6 +61,7 @@ class CoqEnv(ProofEnv):
         self._next_id = 0
         self.restarts = 0
         self.replayed_sentences = 0
+        self._confirmed: set[str] = set()  # sentences Coq has been seen to read as exactly one sentence
         self.initial_state: TacticState | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -110,6 +111,7 @@ class CoqEnv(ProofEnv):
             sid = xmlproto.state_id_of(ans.payload)
             try:
                 header = [s.text for s in split_sentences(self.theorem.header)]
+                header += [s.text for s in split_sentences(self.theorem.prelude)]
                 statement = [s.text for s in split_sentences(self.theorem.statement)]
             except SentenceError as exc:
                 raise EnvInitError(f"{self.theorem.name}: {exc}") from exc
@@ -152,6 +154,11 @@ class CoqEnv(ProofEnv):
             # ``Goal`` executes what was added (coqidetop runs sentences lazily) and returns the
             # goals; a failing tactic makes it answer "fail".
             batch = [xmlproto.call_edit_at(pending)] if pending is not None else []
+            # Sentences seen for the first time are also parsed by Coq without their terminator
+            # (Annotate parses one sentence and sends it back): if Coq still finds a complete
+            # sentence there, it would read this text as more than the one sentence nesy vetted.
+            probes = [(t, p) for t in check.sentences if t not in self._confirmed for p in [_without_terminator(t)] if p]
+            batch += [xmlproto.call_annotate(p) for _, p in probes]
             batch.append(xmlproto.call_add(first, base_sid))
             if not rest:
                 batch.append(xmlproto.call_goal())
@@ -161,7 +168,15 @@ class CoqEnv(ProofEnv):
                 self._check_rewound(pending, exc.answers)
                 return self._timed_out(base_sid)
             self._check_rewound(pending, answers)
-            added = answers[1 if pending is not None else 0]
+            at = 1 if pending is not None else 0
+            split = [t for (t, _), a in zip(probes, answers[at : at + len(probes)]) if a.good]
+            at += len(probes)
+            added = answers[at]
+            if split:
+                if added.good:
+                    self._rewind(base_sid)
+                return TacticError(f"refused: Coq reads {split[0][:60]!r} as more than one sentence", ErrorKind.REFUSED)
+            self._confirmed.update(t for t, _ in probes)
             if not added.good:
                 return TacticError(_clean(added.error))
             sid = added.new_state_id()
@@ -327,6 +342,16 @@ class _Guard:
             self.env._restart()
             raise EnvTimeoutError("coqidetop timed out while moving between states; restarted") from exc
         return False
+
+
+def _without_terminator(sentence: str) -> str | None:
+    """The sentence without what ends it (``.``, ``...``, a selector's ``{``); None for bullets and braces."""
+    if sentence in ("{", "}") or set(sentence) <= set("-+*"):
+        return None
+    for end in ("...", ".", "{"):
+        if sentence.endswith(end):
+            return sentence[: -len(end)]
+    return None
 
 
 def _clean(message: str) -> str:

@@ -8,18 +8,145 @@ and stays usable); if it still does not answer within ``grace_s``, the process i
 
 from __future__ import annotations
 
+import ctypes
 import os
+import resource
 import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 
 from provers.coq import xmlproto
 from provers.errors import MissingDependencyError
 
 COQIDETOP_NAMES = ("coqidetop.opt", "coqidetop")
+
+
+_PR_SET_PDEATHSIG = 1
+_libc = None
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """In a freshly forked child: ask the kernel to SIGKILL it when its parent dies.
+
+    The process runs in a session of its own (so that its whole tree can be killed), which
+    also cuts it off from a terminal's hang-up; without this, a ``nesy`` killed by SIGKILL or
+    ``timeout`` would leave coqidetop running at full CPU. If the parent is already gone when
+    this runs (it died between fork and here), the child exits at once.
+    """
+    if _libc is None:  # pragma: no cover - not Linux: best effort only
+        return
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for a child process (0 = no limit)."""
+
+    memory_mb: int = 0  # address space (RLIMIT_AS)
+    cpu_s: int = 0  # CPU seconds (RLIMIT_CPU)
+    file_mb: int = 0  # largest file it may write (RLIMIT_FSIZE)
+
+
+def child_setup(limits: Limits | None = None):
+    """A ``preexec_fn``: die with this process, then apply ``limits``.
+
+    libc is loaded here, in the parent: the child of a threaded program must not load libraries.
+    """
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(None, use_errno=True)
+            _libc.prctl  # noqa: B018 - fails on systems without prctl
+        except (OSError, AttributeError):  # pragma: no cover - not Linux
+            _libc = None
+    parent = os.getpid()
+
+    def setup() -> None:
+        _die_with_parent(parent)
+        if limits is None:
+            return
+        for res, value in ((resource.RLIMIT_AS, limits.memory_mb * 2**20), (resource.RLIMIT_CPU, limits.cpu_s), (resource.RLIMIT_FSIZE, limits.file_mb * 2**20)):
+            if value > 0:
+                resource.setrlimit(res, (value, value))
+
+    return setup
+
+
+def private_tempdir(kind: str) -> str:
+    """A fresh private directory ``nesy-<kind>-<pid>-*`` under the temporary directory.
+
+    The owner's pid is in the name so that directories left by a process that was killed
+    (SIGKILL leaves no chance to clean up) are found and removed by the next nesy process:
+    see :func:`sweep_stale_tempdirs`.
+    """
+    sweep_stale_tempdirs()
+    return tempfile.mkdtemp(prefix=f"nesy-{kind}-{os.getpid()}-")
+
+
+_swept = False
+
+
+def sweep_stale_tempdirs() -> int:
+    """Remove ``nesy-*-<pid>-*`` temporary directories whose owning process is gone (once per process)."""
+    global _swept
+    if _swept:
+        return 0
+    _swept = True
+    removed = 0
+    root = tempfile.gettempdir()
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return 0
+    for name in names:
+        parts = name.split("-")
+        if len(parts) < 4 or parts[0] != "nesy" or not parts[2].isdigit():
+            continue
+        pid = int(parts[2])
+        if pid == os.getpid() or os.path.exists(f"/proc/{pid}"):
+            continue
+        shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def run_confined(cmd: list[str], cwd: str, timeout_s: float, limits: Limits | None = None) -> tuple[int | None, str]:
+    """Run ``cmd`` in ``cwd`` in its own session, killed (whole group) at ``timeout_s`` or with us.
+
+    Returns ``(exit status, stdout + stderr)``; the status is None when the time limit was hit.
+    """
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=child_setup(limits),
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            proc.kill()
+        out, _ = proc.communicate()
+        return None, out.decode("utf-8", "replace")
+    except BaseException:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+        raise
+    return proc.returncode, out.decode("utf-8", "replace")
 
 
 class ProcessDied(Exception):
@@ -75,7 +202,7 @@ class CoqProcess:
     def __init__(self, extra_args: tuple[str, ...] = (), cwd: str | None = None, grace_s: float = 5.0) -> None:
         self.grace_s = grace_s
         exe = find_coqidetop()
-        self._own_dir = tempfile.mkdtemp(prefix="nesy-coq-") if cwd is None else None
+        self._own_dir = private_tempdir("coq") if cwd is None else None
         self._stderr = tempfile.TemporaryFile()
         try:
             self.proc = self._spawn(exe, extra_args, cwd)
@@ -95,6 +222,7 @@ class CoqProcess:
             stderr=self._stderr,
             cwd=cwd or self._own_dir,
             start_new_session=True,
+            preexec_fn=child_setup(),
         )
 
     @property

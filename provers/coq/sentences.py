@@ -14,6 +14,7 @@ the start of a sentence.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -66,7 +67,7 @@ def split_sentences(text: str, *, allow_trailing: bool = False) -> list[Sentence
         if c == '"':
             i = _skip_string(text, i)
             continue
-        if c == "{" and re.fullmatch(r"\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*", text[start:i]):
+        if c == "{" and _SELECTOR_BRACE_RE.fullmatch(_blank_comments(text[start:i])):
             out.append(Sentence(text[start : i + 1].strip(), start))  # goal selector + brace: "2: {"
             start = None
             i += 1
@@ -92,6 +93,19 @@ def split_sentences(text: str, *, allow_trailing: bool = False) -> list[Sentence
             raise SentenceError(f"sentence not terminated by '.': {rest[:80]!r}")
         out.append(Sentence(rest, start))
     return out
+
+
+# A goal selector before a brace ("2: {", "[H]: {", "all: {"); Coq reads comments as blanks, so
+# the prefix is matched with its comments blanked out ("1 (**) : {" is a selector too).
+_SELECTOR_BRACE_RE = re.compile(r"\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*")
+
+
+def _blank_comments(text: str) -> str:
+    """``text`` with each comment replaced by one space (unterminated comments left as they are)."""
+    try:
+        return strip_comments(text)
+    except SentenceError:
+        return text
 
 
 def _skip_comment(text: str, i: int) -> int:
@@ -176,11 +190,19 @@ def check_tactic(tactic: str) -> TacticCheck:
     """Split an untrusted tactic string into sentences and vet each one.
 
     A tactic string without a final full stop is taken as one sentence (``lia`` means ``lia.``).
+    The sentences returned have their comments removed: they are what the environment sends to
+    Coq and what the proof file holds, so a comment can never make nesy and Coq disagree on where
+    a sentence ends (``1 (**) : { Unset Guard Checking.`` is a selector, then a refused command).
+    Each returned sentence is checked to split back into exactly itself.
+
     The verdict is a pure function of the string, so it is memoised: search sends the same
     tactics (a portfolio, a model's favourites) to state after state.
     """
     if "\x00" in tactic:
         return TacticCheck((), refused="tactic contains a NUL byte")
+    odd = _odd_character(tactic)
+    if odd:
+        return TacticCheck((), refused=f"refused: tactic contains {odd}")
     stripped = tactic.strip()
     if not stripped:
         return TacticCheck((), refused="empty tactic")
@@ -191,19 +213,40 @@ def check_tactic(tactic: str) -> TacticCheck:
     texts: list[str] = []
     gives_up = False
     for s in sentences:
-        body = strip_comments(s.text)
+        try:
+            body = strip_comments(s.text)
+        except SentenceError as exc:
+            return TacticCheck((), refused=f"malformed tactic: {exc}")
         if not body:
             continue
-        text = s.text if s.text.endswith(".") or body in ("{", "}") or set(body) <= set(_BULLET_CHARS) or body.endswith("{") else s.text + "."
+        text = body if body.endswith(".") or body in ("{", "}") or set(body) <= set(_BULLET_CHARS) or body.endswith("{") else body + "."
         reason = _vernacular_reason(body)
         if reason:
             return TacticCheck((), refused=reason)
+        try:
+            again = [x.text for x in split_sentences(text, allow_trailing=False)]
+        except SentenceError:
+            again = []
+        if again != [text]:
+            return TacticCheck((), refused=f"refused: ambiguous sentence boundaries in {text[:60]!r}")
         if _GIVE_UP_RE.search(_without_strings(body)):
             gives_up = True
         texts.append(text)
     if not texts:
         return TacticCheck((), refused="tactic has no sentence (only comments)")
     return TacticCheck(tuple(texts), gives_up=gives_up)
+
+
+def _odd_character(text: str) -> str | None:
+    """A character Coq's lexer and Python may read differently (control or non-ASCII blank)."""
+    for ch in text:
+        if ch in "\t\n\r ":
+            continue
+        if ord(ch) < 32 or ord(ch) == 127:
+            return f"the control character {ch!r}"
+        if ord(ch) > 127 and (ch.isspace() or unicodedata.category(ch) in ("Zs", "Zl", "Zp", "Cc", "Cf")):
+            return f"the non-ASCII blank or format character U+{ord(ch):04X}"
+    return None
 
 
 def _without_strings(text: str) -> str:
@@ -213,7 +256,12 @@ def _without_strings(text: str) -> str:
 def _vernacular_reason(body: str) -> str | None:
     if set(body) <= set(_BULLET_CHARS) or body in ("{", "}"):
         return None
-    rest = _SELECTOR_RE.sub("", body, count=1)
+    rest = body
+    while True:  # "1: 2: tac" is a parse error in Coq, but never let a second selector hide a word
+        m = _SELECTOR_RE.match(rest)
+        if not m or not m.group(0):
+            break
+        rest = rest[m.end():]
     if rest.startswith("#["):
         return f"refused: attributes are vernacular, not tactics: {body[:60]!r}"
     match = re.match(r"[A-Za-z_][\w']*", rest)

@@ -43,6 +43,11 @@ def call_add(sentence: str, state_id: int) -> str:
     )
 
 
+def call_annotate(text: str) -> str:
+    """Parse (not run) the first sentence of ``text`` at the document's tip; fails if there is none."""
+    return f"<call val=\"Annotate\">{_string(text)}</call>"
+
+
 def call_edit_at(state_id: int) -> str:
     return f'<call val="Edit_at"><state_id val="{state_id}"/></call>'
 

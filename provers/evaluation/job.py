@@ -92,7 +92,7 @@ class EvalWorker:
             nonlocal check_s
             if proof not in verdicts:
                 if not cfg.check:
-                    verdicts[proof] = (True, "not checked")
+                    verdicts[proof] = (True, "not checked (--no-check)")
                 else:
                     t0 = time.monotonic()
                     v = _verify(cfg.backend, theorem, list(proof), cfg.check_timeout_s)
@@ -137,8 +137,8 @@ class EvalWorker:
             if any(successes):
                 proved_nodes = successes.index(True) + 1  # samples drawn until the first checked proof
         good = [p for p in found if verdicts.get(p, (False, ""))[0]]
-        if good:
-            status, proof = Status.PROVED, list(good[0])
+        if good:  # without the kernel check a found proof is reported, never counted as proved
+            status, proof = (Status.PROVED if cfg.check else Status.UNCHECKED), list(good[0])
         elif found:
             status, proof = Status.CHECK_FAILED, list(found[0])
         else:
