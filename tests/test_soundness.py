@@ -337,3 +337,28 @@ def test_sigkill_leaves_no_prover_process(command, tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+# ------------------------------------------------------------------------- the CLI
+
+
+@needs_coq
+def test_nesy_prove_then_check_against_problem_and_tampering(tmp_path):
+    problems = tmp_path / "problems"
+    problems.mkdir()
+    (problems / "add0.v").write_text("Require Import Arith.\n\nTheorem add0 (n : nat) : n + 0 = n.\nProof.\nAdmitted.\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    run = [sys.executable, "-m", "nesy.cli"]
+    done = subprocess.run([*run, "prove", str(problems), "--out", str(tmp_path / "out"), "--workers", "1", "--tactics", "intros; lia"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    proof = tmp_path / "out" / "proofs" / "add0.v"
+    assert "From Coq Require Import Lia Lra Psatz." in proof.read_text()
+    ok = subprocess.run([*run, "check", str(proof), "--problem", str(problems)], env=env, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and ok.stdout.startswith("OK"), ok.stdout + ok.stderr
+    soundness = subprocess.run([*run, "check", str(proof)], env=env, capture_output=True, text=True, timeout=300)
+    assert soundness.returncode == 0 and "soundness only" in soundness.stdout + soundness.stderr
+    proof.write_text(proof.read_text().replace("n + 0 = n", "n = n"))  # a weaker statement, still proved
+    proof.write_text(proof.read_text().replace("intros; lia.", "reflexivity."))
+    bad = subprocess.run([*run, "check", str(proof), "--problem", str(problems)], env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 1 and bad.stdout.startswith("FAIL") and "statement" in bad.stdout, bad.stdout
