@@ -253,3 +253,48 @@ def test_parallel_on_ray_gives_the_same_dataset(tmp_path, ray_session):
         assert (tmp_path / "serial" / f).read_text() == (tmp_path / "par" / f).read_text()
     assert (tmp_path / "par" / TRACES_DIR / "A.v.json").is_file()
     assert serial.tactics == parallel.tactics
+
+
+BULLETS_V = """Require Import Arith.
+
+Lemma shapes (a b : nat) (H : a = b) : (a + 0 = b /\\ b = a) /\\ (True /\\ a * 1 = b).
+Proof.
+  split.
+  - split.
+    + rewrite Nat.add_0_r. exact H.
+    + symmetry. exact H.
+  - split; [exact I|].
+    { rewrite Nat.mul_1_r.
+      exact H. }
+Qed.
+"""
+
+
+def test_traced_states_are_the_environment_states(tmp_path):
+    """One rendering: the state text before every traced tactic is what CoqEnv shows there."""
+    from provers.coq.env import CoqEnv
+    from provers.coq.sentences import split_sentences
+    from provers.protocol import EnvConfig, TacticState, Theorem
+    from provers.tracing.replay import is_tactic
+
+    root = tmp_path / "src"
+    root.mkdir()
+    (root / "Shapes.v").write_text(BULLETS_V)
+    trace = replay_file(Library(root, "S", prebuilt=True), "Shapes.v", sentence_timeout_s=60)
+    assert trace.error is None, trace.error
+    (thm,) = trace.theorems
+    traced = [t.state_before for t in thm.tactics]
+    assert any("unfocused goals" in s for s in traced)  # bullets and braces hide goals
+
+    sentences = [s.text for s in split_sentences(BULLETS_V)]
+    start = next(i for i, s in enumerate(sentences) if s.startswith("Lemma"))
+    body = sentences[start + 2 : sentences.index("Qed.")]
+    seen = []
+    with CoqEnv(Theorem("shapes", sentences[start], "Require Import Arith."), EnvConfig(tactic_timeout_s=30)) as (env, state):
+        for sentence in body:
+            if is_tactic(sentence):
+                seen.append(state.pp)
+            state = env.run_tac(state, sentence)
+            if not isinstance(state, TacticState):
+                break
+    assert seen == traced

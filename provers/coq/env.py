@@ -36,7 +36,6 @@ from provers.protocol import (
     TacticResult,
     TacticState,
     Theorem,
-    render_goals,
 )
 
 
@@ -79,7 +78,7 @@ class CoqEnv(ProofEnv):
         self._nodes = {0: _Node(None, (), "")}
         self._next_id = 1
         self._live = [(0, root_sid)]
-        state = TacticState(render_goals(goals.focused), 0, goals.focused)
+        state = TacticState(goals.text(), 0, goals.focused, goals.hidden)
         self.initial_state = state
         return self, state
 
@@ -208,10 +207,9 @@ class CoqEnv(ProofEnv):
             self._nodes[node_id] = _Node(state.id, check.sentences, tactic)
             self._live.append((node_id, sid))
             messages = "\n".join(ans.messages) or None
-            hidden = goals.unfocused + goals.shelved
-            if not goals.focused and not hidden:
+            if not goals.focused and not goals.hidden:
                 return ProofFinished(node_id, messages)
-            return TacticState(render_goals(goals.focused, hidden), node_id, goals.focused, hidden, messages)
+            return TacticState(goals.text(), node_id, goals.focused, goals.hidden, messages)
 
     def proof_of(self, state: TacticState | ProofFinished) -> list[str]:
         return [self._nodes[n].tactic for n in self._path(state.id)[1:]]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from xml.sax.saxutils import escape
 
-from provers.protocol import Goal, Hypothesis
+from provers.protocol import Goal, Hypothesis, render_goals
 
 
 class ProtocolError(Exception):
@@ -202,6 +202,17 @@ class Goals:
     unfocused: tuple[Goal, ...]
     shelved: tuple[Goal, ...]
     given_up: tuple[Goal, ...]
+
+    @property
+    def hidden(self) -> tuple[Goal, ...]:
+        """Goals that are there but not in focus (hidden by bullets or braces, or shelved)."""
+        return self.unfocused + self.shelved
+
+    def text(self) -> str:
+        """The state as nesy shows it everywhere: what the environment hands to search and
+        generators, and what tracing records for training (one rendering, so a model reads at
+        proving time the text it was trained on)."""
+        return render_goals(self.focused, self.hidden)
 
 
 _GOAL_ID = re.compile(rb"<goal><string>[^<]*</string>")

@@ -56,9 +56,14 @@ class _Stop(Exception):
         self.error = error
 
 
-def render_state(goals: tuple[Goal, ...]) -> str:
-    """The focused goals as text (hypotheses, a bar, the conclusion; goals apart by a blank line)."""
-    return "\n\n".join(str(g) for g in goals) if goals else NO_GOALS
+def render_state(goals: xmlproto.Goals) -> str:
+    """The state as the environment renders it (:meth:`xmlproto.Goals.text`), or ``no goals``.
+
+    One rendering for traces and for proving: the focused goals, then the goals hidden by
+    bullets, braces or the shelf, counted and shown (``(unfocused goals: N)``).
+    """
+    text = goals.text()
+    return text if text else NO_GOALS
 
 
 def is_tactic(sentence: str) -> bool:
@@ -213,7 +218,7 @@ class FileReplayer:
             if proof is None:
                 if goals is not None:
                     names = declared(s.text)
-                    proof = _OpenProof(i, s.start, s.text, names, render_state(goals.focused), _hyp_names(goals.focused))
+                    proof = _OpenProof(i, s.start, s.text, names, render_state(goals), _hyp_names(goals.focused))
                     continue
                 decls = declared(s.text)
                 if decls:
@@ -244,7 +249,7 @@ class FileReplayer:
                     self._peak = max(self._peak, proc.rss_bytes())
                 proof = None
             else:
-                after = render_state(goals.focused)
+                after = render_state(goals)
                 if is_tactic(s.text):
                     used = []
                     for ident in identifiers(s.text):
