@@ -12,7 +12,7 @@ from provers.errors import InputError
 
 # Bump when a change to the tracer changes what it records: cached per-file traces made by
 # another version are then traced again instead of being trusted.
-TRACER_VERSION = 5
+TRACER_VERSION = 6  # 6: states rendered as the environment renders them (unfocused goals shown)
 
 STDLIB_ROOT = Path("/usr/lib/ocaml/coq/theories")
 STDLIB_PREFIX = "Coq"
