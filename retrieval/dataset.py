@@ -17,8 +17,10 @@ pairs, as in LeanDojo Benchmark 4, whose published files these readers read unch
 
 Readers turn every malformed line into a :class:`~retrieval.errors.DatasetFormatError` naming the
 file and line. Writers go through :mod:`retrieval._files`, so no half-written file is ever left;
-:func:`write_dataset` additionally marks the directory ``.incomplete`` until every file is in
-place and refuses to read a directory carrying that marker.
+:func:`write_layout` additionally marks the directory ``.incomplete`` until every file is in
+place, and readers refuse a directory carrying that marker. This module only reads and writes
+the format: building a dataset (checking the corpus, computing the splits) is
+:mod:`retrieval.building`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from retrieval._files import atomic_writer, sha256_file
 from retrieval.errors import DatasetFormatError, IncompleteDatasetError
@@ -450,7 +452,7 @@ def open_dataset(root: str | Path) -> Dataset:
     """Open a dataset directory (ours or a LeanDojo Benchmark 4 download) for reading.
 
     Raises DatasetFormatError when ``corpus.jsonl`` is absent, IncompleteDatasetError when a
-    writer did not finish, and, for directories written by :func:`write_dataset`, when a file's
+    writer did not finish, and, for directories written by :func:`write_layout`, when a file's
     size or checksum differs from the manifest.
     """
     root = Path(root)
@@ -485,55 +487,24 @@ def _verify_manifest(root: Path, manifest: Path) -> None:
             raise DatasetFormatError(path, "checksum differs from the manifest; the file was changed or corrupted")
 
 
-@dataclass(frozen=True)
-class DatasetSummary:
-    """What :func:`write_dataset` wrote: counts per file, relative to the dataset root."""
-
-    root: Path
-    num_files: int
-    num_premises: int
-    num_theorems: int
-    part_sizes: dict[str, int]
-
-
-def write_dataset(
+def write_layout(
     root: str | Path,
     files: Sequence[CorpusFile],
-    theorems: Sequence[TracedTheorem],
-    splits: dict[str, dict[str, Sequence[TracedTheorem]]] | None = None,
-    *,
-    split_config: Any = None,
+    splits: dict[str, dict[str, Sequence[TracedTheorem]]],
     metadata: dict | None = None,
-    validate: bool = True,
-) -> DatasetSummary:
-    """Write a complete dataset directory in the LeanDojo Benchmark layout, atomically per file.
+) -> dict[str, int]:
+    """Write a complete directory in the LeanDojo Benchmark layout, atomically per file.
 
-    ``files`` are the corpus files (premises per file, imports); ``theorems`` all traced theorems.
-    ``splits`` maps split name -> part -> theorems; when omitted they are computed with
-    :func:`retrieval.splits.make_splits` and ``split_config`` (a :class:`SplitConfig`).
-
-    With ``validate`` (the default) the corpus is checked first (unique paths, known imports, no
-    import cycle, at least one premise) and every provenance of every tactic must resolve to a
-    premise of the corpus, else :class:`~retrieval.errors.UnknownPremiseError` names the theorem,
-    tactic and premise. Nothing is written when validation fails.
-
-    While writing, ``root/.incomplete`` exists, so readers refuse the directory; it is removed
-    after ``nesy_manifest.json`` (sizes and sha256 of every file) is in place. A crash part-way
-    therefore never leaves a dataset that a later run would trust.
+    ``splits`` maps split name -> part -> theorems. While writing, ``root/.incomplete`` exists,
+    so readers refuse the directory; it is removed after ``nesy_manifest.json`` (sizes and
+    sha256 of every file) is in place. A crash part-way therefore never leaves a dataset that a
+    later run would trust. Returns the number of theorems written per part file. Deciding what
+    goes into the splits, and checking the corpus, is :mod:`retrieval.building`'s job.
     """
-    from retrieval.splits import SplitConfig, make_splits
-
     root = Path(root)
-    if validate:
-        from retrieval.corpus import PremiseCorpus
-
-        corpus = PremiseCorpus(files, source=str(root / CORPUS_FILE))
-        corpus.check_theorems(theorems)
-    if splits is None:
-        splits = make_splits(theorems, split_config or SplitConfig())
     root.mkdir(parents=True, exist_ok=True)
     marker = root / INCOMPLETE_MARKER
-    marker.write_text("written by retrieval.dataset.write_dataset; removed when complete\n", encoding="utf-8")
+    marker.write_text("written by retrieval.dataset.write_layout; removed when complete\n", encoding="utf-8")
     (root / MANIFEST_FILE).unlink(missing_ok=True)
     written: dict[str, dict] = {}
 
@@ -549,20 +520,11 @@ def write_dataset(
             rel = f"{split_name}/{part}.json"
             part_sizes[rel] = write_theorems(root / rel, parts.get(part, ()))
             _record(rel)
-    meta = {"format": "LeanDojo Benchmark layout", "written_by": "nesy"}
-    if split_config is not None:
-        meta["split_config"] = {k: getattr(split_config, k) for k in split_config.__dataclass_fields__}
-    meta.update(metadata or {})
+    meta = {"format": "LeanDojo Benchmark layout", "written_by": "nesy", **(metadata or {})}
     with atomic_writer(root / METADATA_FILE) as handle:
         json.dump(meta, handle, indent=2, ensure_ascii=False, default=str)
     _record(METADATA_FILE)
     with atomic_writer(root / MANIFEST_FILE) as handle:
         json.dump({"format": MANIFEST_FORMAT, "files": written}, handle, indent=2)
     marker.unlink()
-    return DatasetSummary(
-        root=root,
-        num_files=len(files),
-        num_premises=sum(len(f.premises) for f in files),
-        num_theorems=len(theorems),
-        part_sizes=part_sizes,
-    )
+    return part_sizes

@@ -32,6 +32,10 @@ class IncompleteDatasetError(DatasetFormatError):
     """A dataset directory whose writer did not finish (its ``.incomplete`` marker is present)."""
 
 
+class SplitConfigError(RetrievalError, ValueError):
+    """Split fractions that make no sense (a part below 0 or at least 1, or val + test >= 1)."""
+
+
 class EmptyCorpusError(RetrievalError):
     """A corpus without a single premise: nothing could ever be retrieved from it."""
 

@@ -19,14 +19,13 @@ from pathlib import Path
 from retrieval.dataset import (
     AnnotatedTactic,
     CorpusFile,
-    DatasetSummary,
     Pos,
     Premise,
     Provenance,
     TracedTactic,
     TracedTheorem,
-    write_dataset,
 )
+from retrieval.building import DatasetSummary, write_dataset
 from retrieval.splits import SplitConfig
 
 ANIMALS = ("otter", "falcon", "badger", "heron", "lynx", "moose", "viper", "walrus", "yak", "zebra",

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.dataset import PART_NAMES, TracedTheorem
+from retrieval.errors import SplitConfigError
 
 PremiseKey = tuple[str, str]  # (def_path, full_name)
 
@@ -37,9 +38,9 @@ class SplitConfig:
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
             if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value}")
+                raise SplitConfigError(f"{name} must be in [0, 1), got {value}")
         if self.val_fraction + self.test_fraction >= 1.0:
-            raise ValueError("val_fraction + test_fraction must be below 1")
+            raise SplitConfigError("val_fraction + test_fraction must be below 1")
 
 
 @dataclass(frozen=True)

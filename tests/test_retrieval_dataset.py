@@ -20,9 +20,9 @@ from retrieval.dataset import (
     read_corpus,
     read_theorems,
     write_corpus,
-    write_dataset,
     write_theorems,
 )
+from retrieval.building import write_dataset
 from retrieval.errors import DatasetFormatError, IncompleteDatasetError, UnknownPremiseError
 from retrieval.examples import toy_library, write_toy_dataset
 from retrieval.splits import (
@@ -232,3 +232,22 @@ def test_theorems_without_premises_stay_in_train():
     split = novel_premises_split([thm] * 1 + list(_theorems()), SplitConfig(val_fraction=0.2, test_fraction=0.2))
     assert thm in split.train
     assert isinstance(split, Split)
+
+
+def test_split_config_raises_the_package_error():
+    from retrieval.errors import RetrievalError, SplitConfigError
+    from retrieval.splits import SplitConfig
+
+    for bad in ({"val_fraction": -0.1}, {"test_fraction": 1.0}, {"val_fraction": 0.6, "test_fraction": 0.5}):
+        with pytest.raises(SplitConfigError) as info:
+            SplitConfig(**bad)
+        assert isinstance(info.value, RetrievalError)
+
+
+def test_the_format_module_imports_no_builder():
+    import subprocess
+    import sys
+
+    code = "import sys, retrieval.dataset; print(sorted(m for m in sys.modules if m.startswith('retrieval')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "retrieval.splits" not in out and "retrieval.corpus" not in out and "retrieval.building" not in out

@@ -34,7 +34,7 @@ class AssemblyStats:
 
 
 def build(traces: Sequence[FileTrace], url: str = "", commit: str = ""):
-    """``(corpus files, theorems, stats)`` ready for :func:`retrieval.dataset.write_dataset`."""
+    """``(corpus files, theorems, stats)`` ready for :func:`retrieval.building.write_dataset`."""
     from retrieval.dataset import AnnotatedTactic, CorpusFile, Pos, Premise, Provenance, TracedTactic, TracedTheorem
 
     traces = sorted(traces, key=lambda t: t.path)
@@ -93,8 +93,8 @@ def build(traces: Sequence[FileTrace], url: str = "", commit: str = ""):
 
 def write(out: Path, traces: Sequence[FileTrace], *, seed: int = 0, val_fraction: float = 0.05,
           test_fraction: float = 0.05, url: str = "", commit: str = "", metadata: dict | None = None):
-    """Write the dataset into ``out`` (atomically per file, see ``retrieval.dataset.write_dataset``)."""
-    from retrieval.dataset import write_dataset
+    """Write the dataset into ``out`` (atomically per file, see ``retrieval.building.write_dataset``)."""
+    from retrieval.building import write_dataset
     from retrieval.splits import SplitConfig
 
     files, theorems, stats = build(traces, url, commit)
