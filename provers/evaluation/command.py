@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 
@@ -56,6 +56,10 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
                                  request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency)
     base = EvalConfig(backend=backend, search=args.search, attempts=args.attempts, budget=budget, generator=gen_config, check=not args.no_check)
     pool = PoolConfig(workers=args.workers, address=args.address, use_ray=args.ray, max_retries=args.retries)
+    from provers.generators.registry import check_endpoints
+
+    for spec in specs:
+        check_endpoints(replace(gen_config, spec=spec))  # a missing server or model: one error, now
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     summaries: dict[str, dict] = {}

@@ -76,3 +76,13 @@ def build_generator(config: GeneratorConfig) -> TacticGenerator:
     if key not in BUILDERS:
         raise GeneratorConfigError(f"unknown generator {kind!r} in {config.spec!r}; known: {', '.join(KINDS)} (aliases: {', '.join(f'{a}={b}' for a, b in sorted(ALIASES.items()))})")
     return BUILDERS[key](arg.strip(), config)
+
+
+def check_endpoints(config: GeneratorConfig) -> None:
+    """Probe the ``openai:`` parts of ``config.spec`` now (a model list and a one-token request),
+    so that a server or model that is not there is one error before a job starts, not a failure
+    in every worker. Other kinds are left to the workers (loading a model here would be costly)."""
+    for spec, _ in split_mix(config.spec):
+        kind = spec.partition(":")[0].strip().lower()
+        if ALIASES.get(kind, kind) == "openai":
+            build_generator(replace(config, spec=spec)).close()
