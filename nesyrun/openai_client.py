@@ -12,10 +12,12 @@ API answers: legacy ``/completions`` first, then ``/chat/completions``, unless `
 A server or model that is not there is one :class:`EndpointError` before any job starts.
 
 **Samples.** :meth:`OpenAIClient.complete` returns exactly ``n`` samples. A server that ignores
-``n`` (``transformers serve``, llama.cpp's server) answers with fewer choices; the client then asks
-again, one sample per request with seeds ``seed+1, seed+2, ...`` (a server that honours ``seed``
-would otherwise repeat itself), at most ``max_concurrency`` requests in flight, and remembers that
-the server ignores ``n`` so later calls go straight to single-sample requests.
+``n`` (``transformers serve``) answers with fewer choices, one that refuses it (llama.cpp's server:
+HTTP 400 or 500) with an error; the client then asks again, one sample per request with seeds
+``seed+1, seed+2, ...`` (a server that honours ``seed`` would otherwise repeat itself), at most
+``max_concurrency`` requests in flight, and remembers it, so later calls go straight to
+single-sample requests. (The first request with ``n > 1`` is not retried: single-sample requests,
+which are, follow whatever went wrong with it.)
 
 **Scores.** A sample's ``logprob`` is the sum of the token log-probabilities the server returned
 for its text (cut at the first stop string), or ``None`` when the server returns none (the
@@ -273,15 +275,27 @@ class OpenAIClient:
             raise EndpointConfigError("the client was built with probe=False and not probed: call probe() first")
         stop = tuple(s for s in stop if s)
 
-        def ask(count: int, request_seed: int | None) -> list[Sample]:
-            return self._complete_once(prompt, n=count, max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=request_seed, logprobs=logprobs)
+        def ask(count: int, request_seed: int | None, retries: int | None = None) -> list[Sample]:
+            return self._complete_once(prompt, n=count, max_tokens=max_tokens, temperature=temperature, top_p=top_p, stop=stop, seed=request_seed, logprobs=logprobs, retries=retries)
 
         samples: list[Sample] = []
-        if self.honours_n is not False or n == 1:
-            samples = ask(n, seed)[:n]
-            if n > 1:
-                with self._lock:
-                    self.honours_n = len(samples) >= n
+        if n == 1:
+            samples = ask(1, seed)
+        elif self.honours_n is not False:
+            try:
+                # not retried: whatever goes wrong with n > 1, single-sample requests (retried) follow
+                samples = ask(n, seed, 0 if self.honours_n is None else None)[:n]
+                honours = len(samples) >= n
+            except EndpointTimeoutError:
+                raise
+            except EndpointRequestError as exc:
+                if self.honours_n is True:
+                    raise
+                # llama.cpp's server refuses n != 1 (HTTP 400 or 500, "Only one completion choice
+                # is allowed"); a 429/503 says nothing about n, so it is tried again next call
+                honours = False if exc.status in (400, 422, 500) or exc.status is None else None
+            with self._lock:
+                self.honours_n = honours
         missing = n - len(samples)
         if missing > 0:
             start = len(samples)
@@ -300,16 +314,16 @@ class OpenAIClient:
             self.stats.samples += len(samples)
         return samples
 
-    def _complete_once(self, prompt: str, **kw: Any) -> list[Sample]:
+    def _complete_once(self, prompt: str, *, retries: int | None = None, **kw: Any) -> list[Sample]:
         api = self.api
         assert api is not None
         body = self._body(api, prompt, **kw)
         try:
-            answer = self._post(api, body)
+            answer = self._post(api, body, retries)
         except EndpointRequestError as exc:
             if kw["logprobs"] and self._send_logprobs and exc.status in (400, 422) and "logprob" in exc.detail.lower():
                 self._send_logprobs = False  # this server refuses the field: ask without it from now on
-                answer = self._post(api, self._body(api, prompt, **kw))
+                answer = self._post(api, self._body(api, prompt, **kw), retries)
             else:
                 raise
         return self._samples(api, answer, kw["stop"])
@@ -356,8 +370,8 @@ class OpenAIClient:
 
     # --------------------------------------------------------------------------------- HTTP
 
-    def _post(self, api: str, body: dict) -> Any:
-        return self._request("POST", _path(api), body, timeout=self.config.request_timeout_s, retry_connect=True, what=api)
+    def _post(self, api: str, body: dict, retries: int | None = None) -> Any:
+        return self._request("POST", _path(api), body, timeout=self.config.request_timeout_s, retry_connect=True, what=api, retries=retries)
 
     def _post_once(self, api: str, body: dict, *, timeout: float) -> Any:
         return self._request("POST", _path(api), body, timeout=timeout, retry_connect=False, what="probe", retries=0)

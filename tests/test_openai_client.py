@@ -53,6 +53,7 @@ class StandIn(BaseHTTPRequestHandler):
     drop_first = 0  # close this many connections without an answer
     key: str | None = None  # required bearer token
     garbage = False  # answer HTML instead of JSON
+    refuse_n = False  # llama.cpp's server: HTTP 500 for n != 1
     replies: list[str] = ["intros; lra\nrest", "nra", "intros; lra"]
     requests: list[dict] = []
     in_flight = 0
@@ -109,6 +110,8 @@ class StandIn(BaseHTTPRequestHandler):
                 return self._send(404, {"detail": "Not Found"})
             if body.get("model") not in cls.models:
                 return self._send(404, {"error": {"message": f"The model `{body.get('model')}` does not exist."}})
+            if cls.refuse_n and body.get("n", 1) != 1:
+                return self._send(500, {"error": {"code": 500, "message": "Only one completion choice is allowed", "type": "server_error"}})
             time.sleep(cls.delay_s)
             if cls.garbage:
                 return self._send(200, b"<html>oops</html>")
@@ -232,9 +235,21 @@ def test_a_server_that_ignores_n_is_asked_again_with_fresh_seeds(server):
     assert [s.text for s in samples] == ["intros; lra", "nra", "intros; lra"]  # cut at the stop string
     assert all(s.logprob is None for s in samples)
     sampling = [r for r in server.requests if r["prompt"] == "p"]
-    assert [r.get("n", 1) for r in sampling] == [3, 1, 1] and [r["seed"] for r in sampling] == [0, 1, 2]
+    assert [r.get("n", 1) for r in sampling] == [3, 1, 1] and sampling[0]["seed"] == 0
+    assert sorted(r["seed"] for r in sampling[1:]) == [1, 2]  # the repeats run in parallel: any order
     assert client.honours_n is False and client.stats.repeat_requests == 2
     client.complete("p", n=2, seed=10)  # known now: straight to one sample per request
+    assert [r.get("n", 1) for r in server.requests[-2:]] == [1, 1]
+
+
+def test_a_server_that_refuses_n_gets_single_sample_requests(server):
+    server.refuse_n = True
+    client = OpenAIClient(server.url, FAST)
+    samples = client.complete("p", n=3, seed=0)
+    assert len(samples) == 3 and client.honours_n is False
+    assert [r.get("n", 1) for r in server.requests if r["prompt"] == "p"] == [3, 1, 1, 1]
+    assert client.stats.retries == 0  # the refused n = 3 was not retried: single requests followed at once
+    client.complete("p", n=2)
     assert [r.get("n", 1) for r in server.requests[-2:]] == [1, 1]
 
 
