@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         ratios[case] = med / statistics.median(times["hf: in process" if k == args.k else "hf: in process, k = 1"])
         per_call = f"{requests[case] / len(states):.1f}" if name.startswith("openai") else "-"
         print(f"| {case} | {k} | {med * 1e3:.0f} | {mean * 1e3:.0f} | {statistics.fmean(distinct[case]):.1f} | {per_call} | {ratios[case]:.2f} |")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     print(f"\nratio served / in process, k = {args.k}: {ratios['openai: served, stop at newline']:.2f} (stop at newline), "
           f"{ratios['openai: served, full length']:.2f} (full length); k = 1, full length: {ratios['openai: served, full length, k = 1']:.2f}")
     return 0
