@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -95,7 +96,8 @@ def test_missing_model_or_server_is_one_error_line(model_server, tmp_path, capsy
 
 
 def test_minif2f_search_through_the_server(model_server, tmp_path, capsys):
-    pytest.importorskip("shutil").which("coqidetop.opt") or pytest.skip("Coq is not installed (scripts/setup.sh installs it)")
+    if shutil.which("coqidetop.opt") is None:
+        pytest.skip("Coq is not installed (scripts/setup.sh installs it)")
     theorems = tmp_path / "thms"
     theorems.mkdir()
     (theorems / "t1.v").write_text("Theorem t1 : forall n : nat, n + 0 = n.\nProof.\n")
