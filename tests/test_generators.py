@@ -1,7 +1,6 @@
 """Tactic generators: portfolio, mix, transformers (a tiny model trained here), bad input.
 (OpenAI-compatible servers: tests/test_openai_client.py and tests/test_model_server.py.)"""
 
-import json
 import math
 import time
 
