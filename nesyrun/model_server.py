@@ -94,10 +94,10 @@ def transformers_serve(
     off); otherwise every "sample" is the greedy completion. With ``sampling`` (the default) the
     server is given a copy of the directory -- links to the same weight files, and that one
     setting added -- so the served model samples as the in-process ``hf:`` generator does."""
+    _check_loopback(host)
     reason = serving_available()
     if reason:
         raise ServerStartError(reason)
-    _check_loopback(host)
     source = Path(model).expanduser()
     if not (source / "config.json").is_file():
         raise ServerStartError(f"{source} is not a model directory (no config.json)")

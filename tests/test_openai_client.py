@@ -415,3 +415,12 @@ def test_a_failed_request_mid_run_is_a_translation_error_not_a_crash(server, tmp
     server.failures = [0, 400]  # the probe passes, the first problem's request is refused
     summary = run_eval(EvalConfig("proofwriter", data, translator=spec, provers=("z3",), progress=False, llm=LLMConfig(spec=spec, samples=1)))
     assert summary.n == 2 and summary.errors_by_stage == {"translation": 1} and summary.correct == 1
+
+
+def test_the_test_server_listens_on_loopback_only(tmp_path):
+    from nesyrun.model_server import ServerStartError, transformers_serve
+
+    for host in ("0.0.0.0", "192.168.1.10", "example.org"):
+        with pytest.raises(ServerStartError, match="only loopback"):
+            with transformers_serve(tmp_path, host=host):
+                pass
