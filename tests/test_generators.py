@@ -1,10 +1,8 @@
-"""Tactic generators: portfolio, mix, transformers (a tiny model trained here), OpenAI endpoint, bad input."""
+"""Tactic generators: portfolio, mix, transformers (a tiny model trained here), bad input.
+(OpenAI-compatible servers: tests/test_openai_client.py and tests/test_model_server.py.)"""
 
-import json
 import math
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
@@ -89,50 +87,3 @@ def test_unreachable_hub_is_a_clear_error(monkeypatch):
     assert time.monotonic() - t0 < 60
 
 
-class _Completions(BaseHTTPRequestHandler):
-    """A stand-in for a vLLM server (none can run here): fixed completions with token logprobs."""
-
-    garbage = False
-
-    def log_message(self, *a):
-        pass
-
-    def _send(self, obj):
-        body = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        self._send({"data": [{"id": "tiny"}]})
-
-    def do_POST(self):
-        req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if type(self).garbage:
-            return self._send(b"<html>oops</html>")
-        assert "[GOAL]" in req["prompt"] and req["logprobs"] == 1
-        texts = [("intros; lra\nextra", [-0.1, -0.2]), ("nra", [-1.5])][: req["n"]]
-        self._send({"choices": [{"text": t, "logprobs": {"token_logprobs": lp}} for t, lp in texts]})
-
-
-def test_openai_endpoint_good_unreachable_and_garbage():
-    server = HTTPServer(("127.0.0.1", 0), _Completions)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}/v1"
-    try:
-        gen = build_generator(GeneratorConfig(spec=f"openai:{url}", decoding="sample"))
-        assert gen.model == "tiny"
-        out = gen.generate(STATE, 2)
-        assert out[0][0] == "intros; lra" and math.isclose(out[0][1], -0.3) and out[1] == ("nra", -1.5)
-        _Completions.garbage = True
-        with pytest.raises(GeneratorError, match="did not answer JSON"):
-            gen.generate(STATE, 2)
-    finally:
-        _Completions.garbage = False
-        server.shutdown()
-        server.server_close()
-    with pytest.raises(GeneratorError, match="cannot reach the completion endpoint"):
-        build_generator(GeneratorConfig(spec=f"openai:{url}#tiny"))  # the server is gone now
-    with pytest.raises(GeneratorConfigError, match="http"):
-        build_generator(GeneratorConfig(spec="openai:localhost:1234"))

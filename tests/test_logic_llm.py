@@ -1,18 +1,14 @@
-"""The LLM translator: completion reading, an OpenAI-compatible endpoint (a tiny local HTTP
-server standing in for vLLM/OpenAI, which cannot be reached here) and a transformers model
+"""The LLM translator: completion reading and a transformers model
 (a tiny randomly initialised one built from a config, standing in for SmolLM2 to keep the
-suite fast; the real SmolLM2 run is in docs/logic.md)."""
+suite fast; the real SmolLM2 run is in docs/logic.md). OpenAI-compatible servers:
+tests/test_openai_client.py and, against a real `transformers serve`, tests/test_model_server.py."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from logic.errors import ModelError, UnknownBackendError
-from logic.evaluation import EvalConfig, run_eval
 from logic.provers import ErrorStage
 from logic.syntax import Const, Pred
 from logic.translate.llm import (
@@ -69,61 +65,6 @@ def test_unknown_llm_spec():
         make_backend("gguf:/x")
     with pytest.raises(ModelError, match="does not exist"):
         make_backend("hf:/nonexistent/model")
-
-
-class _Completions(BaseHTTPRequestHandler):
-    replies: list[str] = []
-    requests: list[dict] = []
-
-    def do_POST(self):  # noqa: N802 (http.server API)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append({"path": self.path, **body})
-        choices = [{"index": i, "text": self.replies[i % len(self.replies)]} for i in range(body["n"])]
-        data = json.dumps({"choices": choices}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def endpoint():
-    server = HTTPServer(("127.0.0.1", 0), _Completions)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    _Completions.requests = []
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
-
-
-def test_openai_endpoint_k_samples_and_majority_vote(endpoint, tmp_path):
-    data = tmp_path / "test.json"
-    data.write_text(json.dumps([{"id": "p1", "context": "Bob is big. Big things are red.", "question": "Is it true? Bob is red.", "answer": "A"}]))
-    _Completions.replies = [GOOD, "1. Big(bob)\n2. all x.(Big(x) -> Red(x))\nConclusion: -Red(bob)\n", GOOD, "garbage"]
-    out = tmp_path / "out.jsonl"
-    summary = run_eval(
-        EvalConfig("proofwriter", data, translator=f"openai:{endpoint}", provers=("z3",), output=out, progress=False, llm=LLMConfig(spec=f"openai:{endpoint}", samples=4))
-    )
-    assert summary.correct == 1
-    record = json.loads(out.read_text())
-    assert record["votes"] == {"True": 2, "False": 1}  # the unreadable sample is excluded
-    assert record["samples"][3]["error"] == "translation"
-    request = _Completions.requests[0]
-    assert request["path"] == "/v1/completions" and request["n"] == 4 and request["stop"] == ["### End"]
-    assert request["prompt"].startswith(load_prompt("proofwriter")) and "1. Bob is big." in request["prompt"]
-
-
-def test_openai_endpoint_down_is_a_translation_error_not_a_crash(tmp_path):
-    data = tmp_path / "test.json"
-    data.write_text(json.dumps([{"id": "p1", "context": "Bob is big.", "question": "Bob is big.", "answer": "A"}]))
-    url = "openai:http://127.0.0.1:9/v1"  # nothing listens on the discard port
-    summary = run_eval(EvalConfig("proofwriter", data, translator=url, provers=("z3",), progress=False, llm=LLMConfig(spec=url, samples=2, request_timeout_s=5)))
-    assert summary.errors_by_stage == {"translation": 1}
 
 
 @pytest.fixture(scope="module")

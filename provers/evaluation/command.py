@@ -7,7 +7,7 @@ import json
 import re
 import shutil
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 
@@ -34,8 +34,10 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
 
     if args.workers < 1 or args.attempts < 1 or args.k < 1 or args.expansions < 1:
         raise UsageError("--workers, --attempts, --k and --expansions must be at least 1")
-    if args.time <= 0 or args.tactic_timeout <= 0:
-        raise UsageError("--time and --tactic-timeout must be positive")
+    if args.time <= 0 or args.tactic_timeout <= 0 or args.request_timeout <= 0:
+        raise UsageError("--time, --tactic-timeout and --request-timeout must be positive")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
     backend = canonical_name(args.backend)
     data = args.data or default_data_dir(backend)
     problems = load_minif2f(data, args.split, backend=backend, lean_repo=args.lean_repo, lean_commit=args.lean_commit)
@@ -50,9 +52,14 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
     specs = args.generator or ["portfolio"]
     decoding = args.decoding or ("beam" if args.search == "best-first" and args.attempts == 1 else "sample")
     budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout)
-    gen_config = GeneratorConfig(spec=specs[0], decoding=decoding, temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed, backend=backend)
+    gen_config = GeneratorConfig(spec=specs[0], decoding=decoding, temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed, backend=backend,
+                                 request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency)
     base = EvalConfig(backend=backend, search=args.search, attempts=args.attempts, budget=budget, generator=gen_config, check=not args.no_check)
     pool = PoolConfig(workers=args.workers, address=args.address, use_ray=args.ray, max_retries=args.retries)
+    from provers.generators.registry import check_endpoints
+
+    for spec in specs:
+        check_endpoints(replace(gen_config, spec=spec))  # a missing server or model: one error, now
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     summaries: dict[str, dict] = {}

@@ -53,7 +53,10 @@ class GeneratorConfig:
     device: str = "cpu"
     seed: int = 0
     backend: str = "coq"  # whose portfolio/syntax to use
-    request_timeout_s: float = 60.0  # HTTP endpoints
+    request_timeout_s: float = 60.0  # openai: time limit of one HTTP request
+    api: str = "auto"  # openai: "auto" (probe), "completions" or "chat"
+    max_concurrency: int = 4  # openai: requests in flight at once (per generator)
+    max_retries: int = 4  # openai: retries of a request answered 429/5xx
 
     def __post_init__(self) -> None:
         if self.decoding not in ("beam", "sample"):

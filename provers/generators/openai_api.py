@@ -1,90 +1,88 @@
-"""Any OpenAI-compatible *completions* endpoint (vLLM, llama.cpp server, TGI) as a generator.
+"""Any OpenAI-compatible server (vLLM, llama.cpp's server, ``transformers serve``, a hosted
+endpoint) as a tactic generator, through the one client in :mod:`nesyrun.openai_client`.
 
-``openai:URL[#MODEL]``: ``URL`` is the API base (``http://host:8000/v1``); requests go to
-``URL/completions`` with ``n=k``, ``logprobs=1`` and the same prompt format as the causal
-transformers generator. The score of a completion is the sum of its ``token_logprobs`` (0.0 when
-the server returns none, which it says in the generator's name). The server is probed at
-construction (``GET URL/models``) so that an unreachable endpoint is one clear error before a job
-starts, not a failure per theorem. The API key, if any, is read from ``OPENAI_API_KEY``.
-Only the standard library is used (``urllib``).
+``openai:URL[#MODEL]``: ``URL`` is the API base (``http://127.0.0.1:8000/v1``), ``MODEL`` the model
+to ask for (left out: the one model the server lists). The server is probed when the generator is
+built, so a server or model that is not there is one clear error before a job starts.
+
+The prompt is the causal transformers generator's (``[GOAL]\\n{state}\\n[PROOFSTEP]\\n``) and a
+tactic is the completion up to the first newline. ``generate(state, k)`` always draws k samples,
+also from servers that ignore ``n`` (the client repeats the request). A server cannot beam-search,
+so ``decoding="beam"`` is greedy for k = 1 and sampling at the configured temperature for k > 1
+(k greedy requests would give one tactic k times).
+
+Score of a tactic: the summed log-probability of its tokens when the server returns them; when it
+does not (``transformers serve``, llama.cpp's server), the log of the share of the k samples that
+gave this tactic (:func:`nesyrun.openai_client.frequency_scores`), so a tactic drawn by every
+sample scores 0 and one drawn once scores ``log(1/k)``. Which of the two was used is in
+:attr:`OpenAIGenerator.scored_by`.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
-from typing import Any
-
+from nesyrun.openai_client import (
+    ClientConfig,
+    EndpointConfigError,
+    EndpointError,
+    OpenAIClient,
+    frequency_scores,
+    parse_endpoint,
+)
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorConfigError, GeneratorError, TacticGenerator
 from provers.generators.hf import CAUSAL_PROMPT
 from provers.protocol import TacticState
 
 
+def client_config(config: GeneratorConfig) -> ClientConfig:
+    try:
+        return ClientConfig(api=config.api, request_timeout_s=config.request_timeout_s, max_concurrency=config.max_concurrency, max_retries=config.max_retries)
+    except EndpointConfigError as exc:
+        raise GeneratorConfigError(str(exc)) from exc
+
+
 class OpenAIGenerator(TacticGenerator):
-    def __init__(self, url: str, model: str | None = None, config: GeneratorConfig | None = None, *, prompt: str = CAUSAL_PROMPT, stop: str = "\n") -> None:
-        if not url.startswith(("http://", "https://")):
-            raise GeneratorConfigError(f"endpoint URL must start with http:// or https://, got {url!r}")
-        self.url = url.rstrip("/")
-        self.config = config or GeneratorConfig(spec=f"openai:{url}", decoding="sample")
+    """Tactics sampled from a model behind an OpenAI-compatible server."""
+
+    def __init__(self, endpoint: str, config: GeneratorConfig | None = None, *, prompt: str = CAUSAL_PROMPT, stop: str = "\n", client: OpenAIClient | None = None) -> None:
+        self.config = config or GeneratorConfig(spec=f"openai:{endpoint}", decoding="sample")
         self.prompt = prompt
         self.stop = stop
         self.deterministic = False
-        models = self._request("GET", "/models", None, timeout=min(10.0, self.config.request_timeout_s))
-        available = [m.get("id") for m in models.get("data", []) if isinstance(m, dict)] if isinstance(models, dict) else []
-        if model is None:
-            if not available:
-                raise GeneratorConfigError(f"{self.url}/models lists no model; name one as openai:{self.url}#MODEL")
-            model = available[0]
-        self.model = model
-        self.name = f"openai:{self.model}@{self.url}"
-
-    def _request(self, method: str, path: str, body: dict | None, *, timeout: float) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        key = os.environ.get("OPENAI_API_KEY")
-        if key:
-            req.add_header("Authorization", f"Bearer {key}")
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the user's URL
-                raw = resp.read()
-        except urllib.error.HTTPError as exc:
-            detail = exc.read()[:300].decode("utf-8", "replace")
-            raise GeneratorError(f"completion endpoint {self.url}{path} answered HTTP {exc.code}: {detail}") from exc
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise GeneratorError(f"cannot reach the completion endpoint {self.url}{path}: {reason}") from exc
-        try:
-            return json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise GeneratorError(f"completion endpoint {self.url}{path} did not answer JSON: {raw[:200]!r}") from exc
+        self.scored_by = "unknown"  # "logprobs" or "frequency" once a call has shown which
+        if client is None:
+            try:
+                client = OpenAIClient(parse_endpoint(endpoint), client_config(self.config))
+            except EndpointConfigError as exc:
+                raise GeneratorConfigError(f"openai:{endpoint}: {exc}") from exc
+            except EndpointError as exc:
+                raise GeneratorError(str(exc)) from exc
+        self.client = client
+        self.model = client.model
+        self.url = client.url
+        self.name = f"openai:{client.model}@{client.url}"
+        self._calls = 0
 
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
-        body = {
-            "model": self.model,
-            "prompt": self.prompt.format(state=state.pp[: self.config.max_input_chars]),
-            "n": k,
-            "max_tokens": self.config.max_new_tokens,
-            "temperature": self.config.temperature if self.config.decoding == "sample" else 0.0,
-            "logprobs": 1,
-            "seed": self.config.seed,
-        }
-        if self.stop:
-            body["stop"] = [self.stop]
-        answer = self._request("POST", "/completions", body, timeout=self.config.request_timeout_s)
-        choices = answer.get("choices") if isinstance(answer, dict) else None
-        if not isinstance(choices, list):
-            raise GeneratorError(f"completion endpoint {self.url} answered without a 'choices' list: {str(answer)[:200]}")
-        out: list[Candidate] = []
-        for choice in choices:
-            text = choice.get("text") if isinstance(choice, dict) else None
-            if not isinstance(text, str):
-                raise GeneratorError(f"completion endpoint {self.url} returned a choice without text: {str(choice)[:200]}")
-            lps = (choice.get("logprobs") or {}).get("token_logprobs") or []
-            score = float(sum(x for x in lps if isinstance(x, (int, float))))
-            if self.stop and self.stop in text:
-                text = text.split(self.stop, 1)[0]
-            out.append((text, score))
-        return out
+        greedy = self.config.decoding == "beam" and k == 1
+        seed = self.config.seed * 1_000_003 + self._calls * 1_009
+        self._calls += 1
+        try:
+            samples = self.client.complete(
+                self.prompt.format(state=state.pp[: self.config.max_input_chars]),
+                n=k,
+                max_tokens=self.config.max_new_tokens,
+                temperature=0.0 if greedy else self.config.temperature,
+                stop=[self.stop] if self.stop else [],
+                seed=seed,
+            )
+        except EndpointError as exc:
+            raise GeneratorError(str(exc)) from exc
+        texts = [s.text.strip() for s in samples]
+        if all(s.logprob is not None for s in samples):
+            self.scored_by = "logprobs"
+            return [(t, float(s.logprob)) for t, s in zip(texts, samples)]  # type: ignore[arg-type]
+        self.scored_by = "frequency"
+        return list(zip(texts, frequency_scores(texts)))
+
+    def close(self) -> None:
+        self.client.close()

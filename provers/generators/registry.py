@@ -6,7 +6,7 @@ Spec syntax (also what ``--generator`` takes):
 ``portfolio``                       the backend's automation portfolio
 ``portfolio:TAC1;;TAC2``            a portfolio of your own
 ``hf:PATH_OR_HUB_NAME``             a transformers model (seq2seq or causal)
-``openai:URL[#MODEL]``              an OpenAI-compatible completions endpoint
+``openai:URL[#MODEL]``              an OpenAI-compatible server (docs/models.md)
 ``A+B``, ``A*0.7+B*0.3``            a mix of generators (weights default to equal)
 ==================================  ====================================================
 """
@@ -40,10 +40,9 @@ def _hf(arg: str, config: GeneratorConfig) -> TacticGenerator:
 def _openai(arg: str, config: GeneratorConfig) -> TacticGenerator:
     from provers.generators.openai_api import OpenAIGenerator
 
-    url, _, model = arg.partition("#")
-    if not url:
-        raise GeneratorConfigError("openai: needs the API base URL, e.g. openai:http://localhost:8000/v1#my-model")
-    return OpenAIGenerator(url, model or None, config)
+    if not arg:
+        raise GeneratorConfigError("openai: needs the API base URL, e.g. openai:http://127.0.0.1:8000/v1#MODEL")
+    return OpenAIGenerator(arg, config)
 
 
 BUILDERS: dict[str, Callable[[str, GeneratorConfig], TacticGenerator]] = {"portfolio": _portfolio, "hf": _hf, "openai": _openai}
@@ -77,3 +76,13 @@ def build_generator(config: GeneratorConfig) -> TacticGenerator:
     if key not in BUILDERS:
         raise GeneratorConfigError(f"unknown generator {kind!r} in {config.spec!r}; known: {', '.join(KINDS)} (aliases: {', '.join(f'{a}={b}' for a, b in sorted(ALIASES.items()))})")
     return BUILDERS[key](arg.strip(), config)
+
+
+def check_endpoints(config: GeneratorConfig) -> None:
+    """Probe the ``openai:`` parts of ``config.spec`` now (a model list and a one-token request),
+    so that a server or model that is not there is one error before a job starts, not a failure
+    in every worker. Other kinds are left to the workers (loading a model here would be costly)."""
+    for spec, _ in split_mix(config.spec):
+        kind = spec.partition(":")[0].strip().lower()
+        if ALIASES.get(kind, kind) == "openai":
+            build_generator(replace(config, spec=spec)).close()

