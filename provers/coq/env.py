@@ -251,6 +251,11 @@ class CoqEnv(ProofEnv):
         return "\n".join(self.proof_sentences(state))
 
     @property
+    def warm_start(self) -> str:
+        """How this environment got its process: 'cold' (no pool) or the pool's fresh | warm | prefix."""
+        return self._lease.how if self._lease is not None else "cold"
+
+    @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
