@@ -215,7 +215,9 @@ class WarmPool:
         with self._lock:
             self.stats.fresh += 1
         try:
-            return self._load(lease, 0, header, config, name)  # cleans up after a header that fails
+            return self._load(lease, 0, header, config, name)
+        except EnvInitError:
+            raise  # the header did not load: _load kept the process (its good prefix) or killed it
         except (ProcessDied, ProcessHung, CallTimedOut) as exc:
             proc.kill()
             raise EnvInitError(f"elaborating the header of {name}: {exc}") from exc
@@ -256,7 +258,11 @@ class WarmPool:
             raise EnvInitError(f"elaborating the header of {name}: {exc}") from exc
 
     def _load(self, lease: Lease, keep: int, header: str, config: EnvConfig, name: str) -> Lease:
-        """Add and run the sentences of ``header`` after the first ``keep`` (already loaded)."""
+        """Add and run the sentences of ``header`` after the first ``keep`` (already loaded).
+
+        On a sentence that does not parse or run, the process goes back to the last state that
+        ran well and into the pool (if anything is loaded there), and EnvInitError is raised.
+        """
         offset = lease.ends[keep - 1] if keep else 0
         try:
             rest = split_sentences(header[offset:])
@@ -280,10 +286,16 @@ class WarmPool:
                 new_sids.append(sid)
             ans = lease.proc.call(xmlproto.call_status(True), config.start_timeout_s)
             if not ans.good:
+                # Coq names the last state that ran well: the sentences up to it stay usable.
+                good = new_sids.index(ans.fail_state) + 1 if ans.fail_state in new_sids else 0
+                del new_ends[good:], new_sids[good:]
                 raise _HeaderFailed(f"{what}: {ans.error}")
         except _HeaderFailed as exc:
             with self._lock:
                 self.stats.header_failures += 1
+            lease.ends.extend(new_ends)
+            lease.sids.extend(new_sids)
+            lease.header = header[: lease.ends[-1]] if lease.ends else ""
             self._back_to_good_prefix(lease, config)
             raise EnvInitError(str(exc)) from None
         lease.ends.extend(new_ends)
@@ -304,7 +316,6 @@ class WarmPool:
         if not ok:
             lease.proc.kill()
             return
-        lease.header = lease.header[: lease.ends[-1]]
         self._put_back_or_kill(lease, moved=True)
 
     def _put_back_or_kill(self, lease: Lease, moved: bool = False) -> None:
