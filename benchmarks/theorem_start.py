@@ -14,9 +14,9 @@ one run, as median and p95 in milliseconds:
    back (one process holds the whole file; each theorem is an ``Edit_at`` to the state before it),
    and going forward to the next theorem of the file (runs the sentences in between: the previous
    theorem's own proof, since Coq drops the states after the one it goes back to);
-3. the same for a job's real access pattern: the first ``--job`` miniF2F theorems in name order
-   through one pool, as ``nesy prove`` meets them (fresh, warm and prefix starts mixed), against
-   cold starts of the same theorems.
+3. a job's real access pattern: ``--job`` miniF2F theorems (default: all) in the order ``nesy
+   prove`` takes them with warm starts (grouped by header), through one pool (fresh, warm and
+   prefix starts mixed), against cold starts of the same theorems.
 
 Usage: python benchmarks/theorem_start.py [--minif2f DIR] [--stdlib FILE] [--sample N] [--job N]
 """
@@ -34,7 +34,7 @@ from provers import EnvConfig, Theorem
 from provers.coq.env import CoqEnv
 from provers.coq.files import declarations, load_problem_set, theorem_from_text
 from provers.coq.pool import WarmPool
-from provers.prove import ProveConfig, prepare_theorem
+from provers.prove import ProveConfig, prepare_theorem, warm_order
 
 REPO = Path(__file__).resolve().parent.parent
 MINIF2F = REPO.parent / "shared" / "data" / "minif2f-rocq" / "valid"
@@ -130,7 +130,7 @@ def bench_stdlib(path: Path, sample: int) -> dict[str, list[float]]:
 def bench_job(theorems: list[Theorem], n: int) -> tuple[dict[str, list[float]], Counter]:
     out: dict[str, list[float]] = {"cold": [], "pool, as a job meets them": []}
     kinds: Counter = Counter()
-    job = theorems[:n]
+    job = warm_order(theorems, theorem_of=lambda t: t)[:n]
     with WarmPool() as pool:
         for thm in job:  # interleaved: cold, then the pool's start of the same theorem
             try:
@@ -149,7 +149,7 @@ def main() -> None:
     ap.add_argument("--minif2f", type=Path, default=MINIF2F, help="miniF2F-rocq valid directory")
     ap.add_argument("--stdlib", type=Path, default=STDLIB, help="a long Coq stdlib .v file")
     ap.add_argument("--sample", type=int, default=16, help="theorems per measurement")
-    ap.add_argument("--job", type=int, default=40, help="miniF2F theorems for the job-order measurement (0: skip)")
+    ap.add_argument("--job", type=int, default=0, help="miniF2F theorems for the job-order measurement (default 0: all; -1: skip)")
     args = ap.parse_args()
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     rows: list[tuple[str, str, list[float]]] = []
@@ -159,10 +159,11 @@ def main() -> None:
     for label, xs in bench_stdlib(args.stdlib, args.sample).items():
         rows.append((f"stdlib {args.stdlib.parent.name}/{args.stdlib.name}", label, xs))
     kinds: Counter = Counter()
-    if args.job:
-        job, kinds = bench_job(theorems, args.job)
+    if args.job >= 0:
+        n = args.job or len(theorems)
+        job, kinds = bench_job(theorems, n)
         for label, xs in job.items():
-            rows.append((f"miniF2F, first {args.job} in name order", label, xs))
+            rows.append((f"miniF2F, {n} in nesy prove's warm order", label, xs))
     print("\n## Time to enter a theorem (ms)")
     print("| theorems | start | median | p95 | n |\n|---|---|---:|---:|---:|")
     for where, label, xs in rows:

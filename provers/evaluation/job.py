@@ -25,7 +25,7 @@ from provers.errors import EnvError, EnvInitError, InputError, ProverError
 from provers.evaluation.data import Problem
 from provers.evaluation.metrics import coverage_curve, fit_power_law
 from provers.generators.base import GeneratorConfig, GeneratorError, TacticGenerator
-from provers.prove import ProveConfig, Status, new_warm_pool, prepare_theorem
+from provers.prove import ProveConfig, Status, new_warm_pool, prepare_theorem, warm_order
 from provers.protocol import EnvConfig, Theorem
 from provers.registry import canonical_name, get_backend
 from provers.search.best_first import best_first_search, sample_proofs
@@ -211,7 +211,8 @@ def run_eval(
         if on_row:
             on_row(row)
 
-    tasks = [Task(p.name, p) for p in problems]
+    ordered = warm_order(problems) if config.warm and canonical_name(config.backend) == "coq" else problems
+    tasks = [Task(p.name, p) for p in ordered]
     stats = run_pool(tasks, partial(EvalWorker, config), pool, log, on_row=written, error_row=_error_row(config, config.generator.spec))
     rows = [r for r in log.rows() if r["name"] in by_name]
     return rows, stats
