@@ -37,7 +37,7 @@ from provers.coq.pool import WarmPool
 from provers.prove import ProveConfig, prepare_theorem, warm_order
 
 REPO = Path(__file__).resolve().parent.parent
-MINIF2F = REPO.parent / "shared" / "data" / "minif2f-rocq" / "valid"
+MINIF2F = Path(os.environ.get("NESY_SHARED_DATA", REPO.parent / "shared" / "data")) / "minif2f-rocq" / "valid"
 STDLIB = Path("/usr/lib/ocaml/coq/theories/Lists/List.v")
 CFG = EnvConfig(tactic_timeout_s=10, start_timeout_s=600)
 
