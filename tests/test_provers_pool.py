@@ -6,12 +6,12 @@ import signal
 
 import pytest
 
-from provers import EnvConfig, ProofFinished, TacticError, TacticState, Theorem
+from provers import EnvConfig, ErrorKind, ProofFinished, TacticError, TacticState, Theorem
 from provers.coq import xmlproto
 from provers.coq.env import CoqEnv
 from provers.coq.files import theorem_from_text
 from provers.coq.pool import WarmPool, _shared_sentences
-from provers.errors import EnvCrashError, EnvInitError
+from provers.errors import EnvCrashError, EnvInitError, EnvTimeoutError
 
 pytestmark = pytest.mark.skipif(shutil.which("coqidetop.opt") is None and shutil.which("coqidetop") is None, reason="Coq (coqidetop) is not installed")
 
@@ -198,3 +198,27 @@ def test_a_header_that_fails_keeps_the_good_prefix_and_bad_statements_are_init_e
         assert [h for h, _ in pool.idle()] == [BASE]
     with pytest.raises(ValueError, match="budget"):
         WarmPool(budget_mib=-1)
+
+
+def test_a_recovered_timeout_keeps_the_process_but_a_hung_one_leaves():
+    thm = Theorem("t", STATEMENT, BASE)
+    cfg = EnvConfig(tactic_timeout_s=1.0)
+    with WarmPool() as pool:
+        with CoqEnv(thm, cfg, pool=pool) as (env, s0):
+            pid = env.pid
+            r = env.run_tac(s0, "let rec loop x := loop x in loop 0.")
+            assert isinstance(r, TacticError) and r.kind is ErrorKind.TIMEOUT and env.restarts == 0
+        with CoqEnv(thm, cfg, pool=pool) as (env, s0):
+            assert env.warm_start == "warm" and env.pid == pid  # interrupted and answered: still good
+            assert isinstance(env.run_tac(s0, "split; [now rewrite Nat.add_0_r | exact I]."), ProofFinished)
+            os.kill(pid, signal.SIGSTOP)  # now it cannot answer the interrupt: killed after the grace period
+            with pytest.raises(EnvTimeoutError):
+                env.run_tac(s0, "split.")
+            assert env.pid != pid and env.restarts == 1
+        assert all(p != pid for p in _idle_pids(pool)) and len(pool.idle()) == 1
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def _idle_pids(pool: WarmPool) -> list[int]:
+    return [lease.proc.pid for lease in pool._idle]
