@@ -222,3 +222,13 @@ def test_a_recovered_timeout_keeps_the_process_but_a_hung_one_leaves():
 
 def _idle_pids(pool: WarmPool) -> list[int]:
     return [lease.proc.pid for lease in pool._idle]
+
+
+def test_lemma_tracing_on_the_warm_pool_gives_the_pairs_of_cold_tracing():
+    from provers.generators.training import collect_pairs, synthetic_lemmas, trace_theorem
+
+    lemmas = synthetic_lemmas(4, seed=3)
+    cold = []
+    for lemma in lemmas:
+        cold += [p for p in trace_theorem(lemma) if p not in cold]
+    assert cold and collect_pairs(lemmas, workers=2) == cold
