@@ -144,7 +144,9 @@ class CoqEnv(ProofEnv):
 
     def _start_pooled(self) -> int:
         """Like :meth:`_start`, on a process from the warm pool that has the header loaded."""
-        self._lease = self._pool.acquire(self.theorem.header, self.config, self.theorem.name)
+        prelude = getattr(self.theorem, "prelude", "")  # what nesy adds after the header, where Theorem has it
+        loaded = "\n".join(part for part in (self.theorem.header, prelude) if part.strip())
+        self._lease = self._pool.acquire(loaded, self.config, self.theorem.name)
         self._proc = self._lease.proc
         try:
             statement = [s.text for s in split_sentences(self.theorem.statement)]
