@@ -36,6 +36,8 @@ def register(commands) -> None:
     p.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
     p.add_argument("--no-check", action="store_true", help="skip the fresh kernel check (proofs found are then reported as 'unchecked', never as proved)")
     p.add_argument("--check-timeout", type=float, default=120.0, help="seconds per Coq run of the kernel check")
+    p.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
+    p.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of the idle warm processes together (default 2048)")
 
     c = commands.add(
         "check",
@@ -71,6 +73,8 @@ def _run_prove(args: argparse.Namespace) -> int:
         raise UsageError("--workers must be at least 1")
     if args.tactic_timeout <= 0 or args.budget <= 0:
         raise UsageError("--tactic-timeout and --budget must be positive")
+    if args.warm_budget < 0:
+        raise UsageError("--warm-budget must be at least 0 MiB")
     backend = canonical_name(args.backend)
     tactics = tuple(t.strip() for t in args.tactics.split(";;") if t.strip()) if args.tactics else ()
     config = ProveConfig(
@@ -83,6 +87,8 @@ def _run_prove(args: argparse.Namespace) -> int:
         tactic_imports=not args.no_tactic_imports,
         check=not args.no_check,
         check_timeout_s=args.check_timeout,
+        warm=not args.no_warm,
+        warm_budget_mib=args.warm_budget,
     )
     path = args.path or builtin_problems()
     problems = load_problem_set(path)
@@ -94,7 +100,8 @@ def _run_prove(args: argparse.Namespace) -> int:
         for f in (out / "proofs").glob("*.v"):
             f.unlink()
     print(f"nesy prove: {len(problems)} theorems from {path} -> {out}/ ({len(config.portfolio())} tactics, "
-          f"{config.tactic_timeout_s:g}s/tactic, {config.theorem_budget_s:g}s/theorem, {config.workers} workers)", file=sys.stderr)
+          f"{config.tactic_timeout_s:g}s/tactic, {config.theorem_budget_s:g}s/theorem, {config.workers} workers, "
+          f"{'warm starts' if config.warm else 'cold starts'})", file=sys.stderr)
     counts = {"proved": 0, "failed": 0, "other": 0}
     bar = tqdm(total=len(problems), unit="thm", file=sys.stderr, dynamic_ncols=True)
 

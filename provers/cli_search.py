@@ -52,6 +52,8 @@ def register(commands) -> None:
     e.add_argument("--lean-repo", default=None, help="Lean: URL of the traced miniF2F repository (LeanDojo)")
     e.add_argument("--lean-commit", default=None, help="Lean: commit of --lean-repo")
     e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
+    e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
 
     t = commands.add(
         "train tactics",

@@ -301,6 +301,17 @@ def _run_ray(todo: list[Task], factory: Callable[[], Worker], config: PoolConfig
                 idle.append(actor)
         run_s = time.monotonic() - t1
     finally:
+        # Let each worker close what it holds (warm prover processes) before its actor is killed.
+        closing = []
+        for actor in actors:
+            try:
+                closing.append(actor.close.remote())
+            except Exception:  # noqa: BLE001 - already dead
+                pass
+        try:
+            ray.wait(closing, num_returns=len(closing), timeout=30)
+        except Exception:  # noqa: BLE001 - best effort: the kill below ends them anyway
+            pass
         for actor in actors:
             try:
                 ray.kill(actor, no_restart=True)

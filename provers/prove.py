@@ -5,7 +5,10 @@ bounded by the per-tactic timeout, the whole theorem by its budget), and at the 
 ``ProofFinished`` kernel-check the proof with a fresh prover (:mod:`provers.verify`). Results
 stream to ``results.jsonl`` (one row per theorem, appended as each finishes; a rerun skips
 theorems already there) and each proof is written to ``proofs/<name>.v``, a complete file that
-``nesy check`` accepts. Theorems run in parallel threads (each owns its prover process).
+``nesy check`` accepts. Theorems run in parallel threads. With Coq, the threads share one warm
+pool (:mod:`provers.coq.pool`): a theorem whose header an idle process has loaded starts there in
+milliseconds instead of reloading it, and theorems are taken grouped by header so that this
+happens often (``warm=False``: a fresh process per theorem, in name order).
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ class ProveConfig:
     check: bool = True
     check_timeout_s: float = 120.0
     extra_args: tuple[str, ...] = ()
+    warm: bool = True  # Coq: reuse processes that have the header loaded (provers.coq.pool)
+    warm_budget_mib: float = 2048.0  # resident memory of the idle warm processes together
 
     def portfolio(self) -> tuple[str, ...]:
         return self.tactics or default_portfolio(canonical_name(self.backend), hammer=self.hammer)
@@ -72,6 +77,8 @@ class ProveRecord:
     attempts: list[Attempt] = field(default_factory=list)
     message: str = ""
     check: str = ""
+    start: str = ""  # how the prover process was obtained: cold | fresh | warm | prefix (Coq)
+    start_s: float | None = None  # seconds to enter the theorem (process, header, statement)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -93,8 +100,27 @@ def prepare_theorem(theorem: Theorem, config: ProveConfig) -> Theorem:
     return Theorem(**{**asdict(theorem), "prelude": "\n".join([theorem.prelude, *extra]).strip()})
 
 
-def prove_theorem(problem: ProblemFile, config: ProveConfig) -> ProveRecord:
-    """Run the portfolio on one problem. Never raises for a problem's own trouble."""
+def new_warm_pool(config: ProveConfig):
+    """The warm pool for a job with ``config`` (None when warm starts are off or not Coq)."""
+    if not config.warm or canonical_name(config.backend) != "coq":
+        return None
+    from provers.coq.pool import WarmPool
+
+    return WarmPool(config.warm_budget_mib)
+
+
+def warm_order(items: list, theorem_of=lambda p: p.theorem) -> list:
+    """``items`` grouped by header (sorted by header text, stable): with warm starts a worker then
+    meets the same header, or one sharing its first sentences, in a row. Results do not depend on
+    the order; unreadable items (no theorem) come first."""
+    return sorted(items, key=lambda p: (theorem_of(p).header if theorem_of(p) is not None else ""))
+
+
+def prove_theorem(problem: ProblemFile, config: ProveConfig, pool=None) -> ProveRecord:
+    """Run the portfolio on one problem. Never raises for a problem's own trouble.
+
+    ``pool``: a :class:`provers.coq.pool.WarmPool` to start the Coq environment on (or None).
+    """
     start = time.monotonic()
     if problem.theorem is None:
         return ProveRecord(problem.name, str(problem.path), Status.ERROR, message=problem.error or "unreadable")
@@ -102,8 +128,11 @@ def prove_theorem(problem: ProblemFile, config: ProveConfig) -> ProveRecord:
     env_config = EnvConfig(tactic_timeout_s=config.tactic_timeout_s, extra_args=config.extra_args)
     attempts: list[Attempt] = []
     backend = get_backend(config.backend)
+    env_obj = backend(theorem, env_config, pool=pool) if pool is not None else backend(theorem, env_config)
+    started: dict = {}
     try:
-        with backend(theorem, env_config) as (env, init):
+        with env_obj as (env, init):
+            started = {"start": getattr(env, "warm_start", "cold"), "start_s": round(time.monotonic() - start, 4)}
             for tactic in config.portfolio():
                 if time.monotonic() - start > config.theorem_budget_s:
                     break
@@ -118,7 +147,7 @@ def prove_theorem(problem: ProblemFile, config: ProveConfig) -> ProveRecord:
                     case ProofFinished():
                         proof = env.proof_of(result)
                         attempts.append(Attempt(tactic, "proved", dt))
-                        return _finish(problem, theorem, proof, attempts, start, config)
+                        return _finish(problem, theorem, proof, attempts, start, config, started)
                     case TacticError(message=m, kind=k):
                         attempts.append(Attempt(tactic, k.value, dt, m[:300]))
                     case ProofGivenUp():
@@ -126,18 +155,18 @@ def prove_theorem(problem: ProblemFile, config: ProveConfig) -> ProveRecord:
                     case TacticState():
                         attempts.append(Attempt(tactic, "open", dt, f"{result.num_goals} goal(s) left"))
     except EnvInitError as exc:
-        return ProveRecord(theorem.name, str(problem.path), Status.NOT_ELABORATED, None, time.monotonic() - start, attempts, str(exc)[:1000])
+        return ProveRecord(theorem.name, str(problem.path), Status.NOT_ELABORATED, None, time.monotonic() - start, attempts, str(exc)[:1000], **started)
     except (EnvError, InputError) as exc:
-        return ProveRecord(theorem.name, str(problem.path), Status.ERROR, None, time.monotonic() - start, attempts, str(exc)[:1000])
-    return ProveRecord(theorem.name, str(problem.path), Status.FAILED, None, time.monotonic() - start, attempts)
+        return ProveRecord(theorem.name, str(problem.path), Status.ERROR, None, time.monotonic() - start, attempts, str(exc)[:1000], **started)
+    return ProveRecord(theorem.name, str(problem.path), Status.FAILED, None, time.monotonic() - start, attempts, **started)
 
 
-def _finish(problem: ProblemFile, theorem: Theorem, proof: list[str], attempts: list[Attempt], start: float, config: ProveConfig) -> ProveRecord:
+def _finish(problem: ProblemFile, theorem: Theorem, proof: list[str], attempts: list[Attempt], start: float, config: ProveConfig, started: dict) -> ProveRecord:
     if not config.check:
-        return ProveRecord(theorem.name, str(problem.path), Status.UNCHECKED, proof, time.monotonic() - start, attempts, check="not checked (--no-check)")
+        return ProveRecord(theorem.name, str(problem.path), Status.UNCHECKED, proof, time.monotonic() - start, attempts, check="not checked (--no-check)", **started)
     verdict = verify_proof(config.backend, theorem, proof, timeout_s=config.check_timeout_s)
     status = Status.PROVED if verdict.ok else Status.CHECK_FAILED
-    return ProveRecord(theorem.name, str(problem.path), status, proof, time.monotonic() - start, attempts, check=verdict.message)
+    return ProveRecord(theorem.name, str(problem.path), status, proof, time.monotonic() - start, attempts, check=verdict.message, **started)
 
 
 # ---------------------------------------------------------------------- the job
@@ -194,19 +223,26 @@ def run_job(
             if on_record:
                 on_record(rec)
 
-    if config.workers <= 1:
-        for p in todo:
-            record(prove_theorem(p, config), p.theorem)
-    else:
-        with ThreadPoolExecutor(max_workers=config.workers) as pool:
-            futures = {pool.submit(prove_theorem, p, config): p for p in todo}
-            for fut in as_completed(futures):
-                p = futures[fut]
-                try:
-                    rec = fut.result()
-                except Exception as exc:  # noqa: BLE001 - one theorem's bug must not stop the job
-                    rec = ProveRecord(p.name, str(p.path), Status.ERROR, message=f"internal error: {exc!r}")
-                record(rec, p.theorem)
+    warm = new_warm_pool(config)
+    if warm is not None:
+        todo = warm_order(todo)
+    try:
+        if config.workers <= 1:
+            for p in todo:
+                record(prove_theorem(p, config, warm), p.theorem)
+        else:
+            with ThreadPoolExecutor(max_workers=config.workers) as pool:
+                futures = {pool.submit(prove_theorem, p, config, warm): p for p in todo}
+                for fut in as_completed(futures):
+                    p = futures[fut]
+                    try:
+                        rec = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - one theorem's bug must not stop the job
+                        rec = ProveRecord(p.name, str(p.path), Status.ERROR, message=f"internal error: {exc!r}")
+                    record(rec, p.theorem)
+    finally:
+        if warm is not None:
+            warm.close()
     return read_results(results)
 
 
@@ -241,6 +277,11 @@ def summarize(rows: list[dict]) -> dict:
             key = " ".join(r["proof"])
             by_tactic[key] = by_tactic.get(key, 0) + 1
     proved_times = sorted(r["seconds"] for r in rows if r["status"] == Status.PROVED.value)
+    starts: dict[str, int] = {}
+    for r in rows:
+        if r.get("start"):
+            starts[r["start"]] = starts.get(r["start"], 0) + 1
+    start_times = sorted(r["start_s"] for r in rows if r.get("start_s") is not None)
     return {
         "total": total,
         "counts": counts,
@@ -250,6 +291,9 @@ def summarize(rows: list[dict]) -> dict:
         "pass_rate_all": proved / total if total else 0.0,
         "by_tactic": dict(sorted(by_tactic.items(), key=lambda kv: -kv[1])),
         "median_seconds_proved": proved_times[len(proved_times) // 2] if proved_times else None,
+        "starts": starts,  # how each theorem's prover process was obtained (cold | fresh | warm | prefix)
+        "start_s_median": start_times[len(start_times) // 2] if start_times else None,
+        "start_s_total": sum(start_times),
     }
 
 
@@ -265,6 +309,10 @@ def summary_markdown(summary: dict, title: str = "nesy prove") -> str:
     ]
     if c.get("unchecked"):
         lines += [f"{c['unchecked']} proofs were found but not kernel-checked (--no-check): they are not counted as proved.", ""]
+    if summary.get("starts"):
+        kinds = ", ".join(f"{n} {k}" for k, n in sorted(summary["starts"].items()))
+        lines += [f"Entering a theorem (process, header, statement): {kinds}; median {1e3 * summary['start_s_median']:.1f} ms, "
+                  f"{summary['start_s_total']:.1f} s in all.", ""]
     if summary["by_tactic"]:
         lines += ["| proof | theorems |", "|---|---:|"]
         lines += [f"| `{k}` | {v} |" for k, v in summary["by_tactic"].items()]

@@ -41,6 +41,27 @@ def test_prove_small_slice_then_check_every_proof(tmp_path, capsys):
     assert len((out / "results.jsonl").read_text().splitlines()) == 5
 
 
+def test_warm_and_cold_starts_prove_the_same_theorems(tmp_path, capsys):
+    src = tmp_path / "problems"
+    src.mkdir()
+    names = ["z_factor", "z_linear_ineq", "z_parity", "z_square_nonneg"]  # one header, sorted by name
+    for name in names:
+        shutil.copy(builtin_problems() / f"{name}.v", src)
+    runs = {}
+    for mode, flags in (("warm", []), ("cold", ["--no-warm"])):
+        out = tmp_path / mode
+        assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "5", "--budget", "30", "--workers", "1", *flags]) == 0
+        rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+        runs[mode] = {r["name"]: r for r in rows}
+        assert f"{'warm' if mode == 'warm' else 'cold'} starts" in capsys.readouterr().err
+    assert [runs["warm"][n]["start"] for n in names] == ["fresh", "warm", "warm", "warm"]
+    assert [runs["cold"][n]["start"] for n in names] == ["cold"] * 4
+    for n in names:
+        assert (runs["warm"][n]["status"], runs["warm"][n]["proof"]) == (runs["cold"][n]["status"], runs["cold"][n]["proof"])
+        assert runs["warm"][n]["start_s"] > 0
+    assert any(r["status"] == "proved" for r in runs["warm"].values())
+
+
 def test_check_refuses_admitted(tmp_path, capsys):
     f = tmp_path / "cheat.v"
     f.write_text("Theorem cheat : 1 = 2.\nProof.\nAdmitted.\n")
@@ -54,6 +75,7 @@ def test_check_refuses_admitted(tmp_path, capsys):
         (["prove", "--backend", "isabelle"], "unknown proof backend 'isabelle'"),
         (["prove", "/nonexistent/problems"], "no such file or directory"),
         (["prove", "--workers", "0"], "--workers must be at least 1"),
+        (["prove", "--warm-budget", "-5"], "--warm-budget must be at least 0 MiB"),
         (["check", "/nonexistent.v"], "no such file"),
     ],
 )

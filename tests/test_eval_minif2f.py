@@ -71,6 +71,7 @@ def test_cli_compares_generators_and_reports_bad_theorems(tmp_path, capsys):
         assert rows["list_rev_involutive"]["status"] == "failed"
         assert rows["r_linear"]["status"] == "proved" and rows["r_linear"]["check"].startswith("accepted by coqc")
         assert rows["r_linear"]["model_s"] >= 0 and rows["r_linear"]["env_s"] > 0
+        assert rows["r_linear"]["start"] in ("fresh", "warm", "prefix")  # the worker's warm pool
         summary = json.loads((d / "summary.json").read_text())
         assert summary["elaborated"] == 3 and summary["counts"]["not_elaborated"] == 1
     full = json.loads((dirs[0] / "summary.json").read_text()) if "portfolio-" in dirs[0].name and "lra" not in dirs[0].name else json.loads((dirs[1] / "summary.json").read_text())

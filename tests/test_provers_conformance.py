@@ -55,8 +55,19 @@ def test_every_backend_has_a_conformance_case():
     assert set(CASES) == set(backend_names())
 
 
-@pytest.fixture(params=backend_names())
+@pytest.fixture(params=[*backend_names(), "coq-warm"])
 def case_env(request):
+    if request.param == "coq-warm":  # Coq on a process reused from the warm pool (provers/coq/pool.py)
+        case = CASES["coq"]()
+        from provers.coq.pool import WarmPool
+
+        with WarmPool() as pool:
+            with get_backend("coq")(case.theorem, EnvConfig(tactic_timeout_s=30), pool=pool) as (env, init):
+                env.run_tac(init, case.progress)  # leave something behind on the process
+            with get_backend("coq")(case.theorem, EnvConfig(tactic_timeout_s=30), pool=pool) as (env, init):
+                assert env.warm_start == "warm"
+                yield "coq", case, env, init
+        return
     case = CASES[request.param]()
     backend = get_backend(request.param)
     with backend(case.theorem, EnvConfig(tactic_timeout_s=30)) as (env, init):

@@ -15,6 +15,10 @@ coqidetop usable) is a :class:`TacticError`, and the document is reset to the st
 was run on. If coqidetop dies or ignores the interrupt, the process is restarted (header and
 statement elaborated again), :class:`EnvCrashError`/:class:`EnvTimeoutError` is raised, and
 every node handed out earlier stays valid: it is replayed when next used.
+
+Warm starts. Given ``pool=`` (a :class:`provers.coq.pool.WarmPool`), the environment takes a
+process with its header already loaded from the pool and gives it back on exit instead of
+closing it; a process that is restarted after a crash or hang is killed, never pooled.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from types import TracebackType
 
 from provers.coq import xmlproto
+from provers.coq.pool import Lease, WarmPool
 from provers.coq.process import CallTimedOut, CoqProcess, ProcessDied, ProcessHung
 from provers.coq.sentences import SentenceError, check_tactic, split_sentences
 from provers.errors import EnvCrashError, EnvInitError, EnvTimeoutError
@@ -51,9 +56,11 @@ class CoqEnv(ProofEnv):
 
     backend_name = "coq"
 
-    def __init__(self, theorem: Theorem, config: EnvConfig | None = None) -> None:
+    def __init__(self, theorem: Theorem, config: EnvConfig | None = None, *, pool: WarmPool | None = None) -> None:
         self.theorem = theorem
         self.config = config or EnvConfig()
+        self._pool = pool  # warm processes (provers.coq.pool); None: a fresh process per theorem
+        self._lease: Lease | None = None
         self._proc: CoqProcess | None = None
         self._nodes: dict[int, _Node] = {}
         self._live: list[tuple[int, int]] = []  # live path: (node id, coq state id), root first
@@ -92,11 +99,17 @@ class CoqEnv(ProofEnv):
 
     def _shutdown(self) -> None:
         if self._proc is not None:
-            self._proc.close()
+            if self._lease is not None and self._lease.proc is self._proc:
+                self._pool.release(self._lease)  # back to its header's state in the pool, or killed
+            else:
+                self._proc.close()
             self._proc = None
+        self._lease = None
 
     def _start(self) -> int:
         """Start coqidetop, elaborate header and statement, enter the proof; return its state id."""
+        if self._pool is not None:
+            return self._start_pooled()
         workdir = str(self.config.workdir) if self.config.workdir else None
         try:
             self._proc = CoqProcess(self.config.extra_args, cwd=workdir)
@@ -128,6 +141,37 @@ class CoqEnv(ProofEnv):
                     raise EnvInitError(f"{what}: {ans.error}")
             return sid
         except (ProcessDied, ProcessHung, CallTimedOut) as exc:
+            raise EnvInitError(f"{what}: {exc}") from exc
+
+    def _start_pooled(self) -> int:
+        """Like :meth:`_start`, on a process from the warm pool that has the header loaded."""
+        prelude = self.theorem.prelude  # what nesy adds after the header (not part of the problem)
+        loaded = "\n".join(part for part in (self.theorem.header, prelude) if part.strip())
+        self._lease = self._pool.acquire(loaded, self.config, self.theorem.name)
+        self._proc = self._lease.proc
+        try:
+            statement = [s.text for s in split_sentences(self.theorem.statement)]
+        except SentenceError as exc:
+            raise EnvInitError(f"{self.theorem.name}: {exc}") from exc
+        if not statement:
+            raise EnvInitError(f"{self.theorem.name}: empty statement")
+        what = f"elaborating the statement of {self.theorem.name}"
+        timeout = self.config.start_timeout_s
+        try:
+            sid = self._lease.sid
+            for sentence in statement:
+                ans = self._proc.call(xmlproto.call_add(sentence, sid), timeout)
+                if not ans.good:
+                    raise EnvInitError(f"{what}: cannot parse {sentence[:80]!r}: {ans.error}")
+                sid = ans.new_state_id()
+            added, ans = self._proc.call_many([xmlproto.call_add("Proof.", sid), xmlproto.call_status(True)], timeout)
+            if not added.good:
+                raise EnvInitError(f"{what}: cannot parse 'Proof.': {added.error}")
+            if not ans.good:
+                raise EnvInitError(f"{what}: {ans.error}")
+            return added.new_state_id()
+        except (ProcessDied, ProcessHung, CallTimedOut) as exc:
+            self._lease.broken = True  # a statement that hangs or kills Coq: the process leaves the pool
             raise EnvInitError(f"{what}: {exc}") from exc
 
     # ------------------------------------------------------------------ protocol
@@ -220,6 +264,11 @@ class CoqEnv(ProofEnv):
 
     def proof_script(self, state: ProofFinished) -> str:
         return "\n".join(self.proof_sentences(state))
+
+    @property
+    def warm_start(self) -> str:
+        """How this environment got its process: 'cold' (no pool) or the pool's fresh | warm | prefix."""
+        return self._lease.how if self._lease is not None else "cold"
 
     @property
     def pid(self) -> int | None:

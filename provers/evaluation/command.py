@@ -38,6 +38,8 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
         raise UsageError("--time, --tactic-timeout and --request-timeout must be positive")
     if args.concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
+    if args.warm_budget < 0:
+        raise UsageError("--warm-budget must be at least 0 MiB")
     backend = canonical_name(args.backend)
     data = args.data or default_data_dir(backend)
     problems = load_minif2f(data, args.split, backend=backend, lean_repo=args.lean_repo, lean_commit=args.lean_commit)
@@ -54,7 +56,8 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
     budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout)
     gen_config = GeneratorConfig(spec=specs[0], decoding=decoding, temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed, backend=backend,
                                  request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency)
-    base = EvalConfig(backend=backend, search=args.search, attempts=args.attempts, budget=budget, generator=gen_config, check=not args.no_check)
+    base = EvalConfig(backend=backend, search=args.search, attempts=args.attempts, budget=budget, generator=gen_config, check=not args.no_check,
+                      warm=not args.no_warm, warm_budget_mib=args.warm_budget)
     pool = PoolConfig(workers=args.workers, address=args.address, use_ray=args.ray, max_retries=args.retries)
     from provers.generators.registry import check_endpoints
 

@@ -25,7 +25,7 @@ from provers.errors import EnvError, EnvInitError, InputError, ProverError
 from provers.evaluation.data import Problem
 from provers.evaluation.metrics import coverage_curve, fit_power_law
 from provers.generators.base import GeneratorConfig, GeneratorError, TacticGenerator
-from provers.prove import ProveConfig, Status, prepare_theorem
+from provers.prove import ProveConfig, Status, new_warm_pool, prepare_theorem, warm_order
 from provers.protocol import EnvConfig, Theorem
 from provers.registry import canonical_name, get_backend
 from provers.search.best_first import best_first_search, sample_proofs
@@ -43,6 +43,8 @@ class EvalConfig:
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     check: bool = True
     check_timeout_s: float = 120.0
+    warm: bool = True  # Coq: each worker keeps warm processes keyed by header (provers.coq.pool)
+    warm_budget_mib: float = 2048.0
 
     def __post_init__(self) -> None:
         if self.search not in ("best-first", "sample"):
@@ -53,16 +55,19 @@ class EvalConfig:
 
 
 class EvalWorker:
-    """Proves one theorem per :meth:`run` call; owns its generator and, per theorem, its environment."""
+    """Proves one theorem per :meth:`run` call; owns its generator, its warm pool and, per theorem, its environment."""
 
     def __init__(self, config: EvalConfig, generator: TacticGenerator | None = None) -> None:
         from provers.generators.registry import build_generator
 
         self.config = config
         self.generator = generator if generator is not None else build_generator(config.generator)
+        self.pool = new_warm_pool(ProveConfig(backend=config.backend, warm=config.warm, warm_budget_mib=config.warm_budget_mib))
 
     def close(self) -> None:
         self.generator.close()
+        if self.pool is not None:
+            self.pool.close()
 
     def run(self, task: Task) -> dict:
         problem: Problem = task.payload
@@ -72,8 +77,11 @@ class EvalWorker:
             return {**base, "status": Status.ERROR.value, "message": problem.error or "unreadable problem", "wall_s": 0.0}
         theorem = prepare_theorem(problem.theorem, ProveConfig(backend=self.config.backend))
         env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s)
+        backend = get_backend(self.config.backend)
+        started: dict = {}
         try:
-            with get_backend(self.config.backend)(theorem, env_config) as (env, init):
+            with backend(theorem, env_config, pool=self.pool) if self.pool is not None else backend(theorem, env_config) as (env, init):
+                started = {"start": getattr(env, "warm_start", "cold"), "start_s": round(time.monotonic() - start, 4)}
                 body = self._attempts(env, init, theorem)
         except EnvInitError as exc:
             return {**base, "status": Status.NOT_ELABORATED.value, "message": str(exc)[:1000], "wall_s": time.monotonic() - start}
@@ -81,7 +89,7 @@ class EvalWorker:
             return {**base, "status": Status.ERROR.value, "message": f"generator failed: {exc}"[:1000], "wall_s": time.monotonic() - start}
         except (EnvError, ProverError) as exc:
             return {**base, "status": Status.ERROR.value, "message": f"{type(exc).__name__}: {exc}"[:1000], "wall_s": time.monotonic() - start}
-        return {**base, **body, "wall_s": time.monotonic() - start}
+        return {**base, **body, **started, "wall_s": time.monotonic() - start}
 
     def _attempts(self, env, init, theorem: Theorem) -> dict:
         cfg = self.config
@@ -203,7 +211,8 @@ def run_eval(
         if on_row:
             on_row(row)
 
-    tasks = [Task(p.name, p) for p in problems]
+    ordered = warm_order(problems) if config.warm and canonical_name(config.backend) == "coq" else problems
+    tasks = [Task(p.name, p) for p in ordered]
     stats = run_pool(tasks, partial(EvalWorker, config), pool, log, on_row=written, error_row=_error_row(config, config.generator.spec))
     rows = [r for r in log.rows() if r["name"] in by_name]
     return rows, stats

@@ -139,14 +139,19 @@ class Pair:
 CLOSERS: tuple[str, ...] = ("reflexivity", "lia", "lra", "ring", "field", "nia", "nra", "tauto", "firstorder", "auto", "vm_compute; reflexivity")
 
 
-def trace_theorem(theorem: Theorem, *, tactic_timeout_s: float = 3.0, closers: tuple[str, ...] = CLOSERS) -> list[Pair]:
-    """Pairs Coq accepted along ``intros`` / ``split`` / closing steps (see the module doc)."""
+def trace_theorem(theorem: Theorem, *, tactic_timeout_s: float = 3.0, closers: tuple[str, ...] = CLOSERS, pool=None) -> list[Pair]:
+    """Pairs Coq accepted along ``intros`` / ``split`` / closing steps (see the module doc).
+
+    ``pool``: a :class:`provers.coq.pool.WarmPool` to start on (the lemmas share one header).
+    """
     from provers.errors import EnvError
     from provers.registry import get_backend
 
     pairs: list[Pair] = []
+    config = EnvConfig(tactic_timeout_s=tactic_timeout_s)
+    env_obj = get_backend("coq")(theorem, config, pool=pool) if pool is not None else get_backend("coq")(theorem, config)
     try:
-        with get_backend("coq")(theorem, EnvConfig(tactic_timeout_s=tactic_timeout_s)) as (env, s0):
+        with env_obj as (env, s0):
 
             def close(state: TacticState) -> str | None:
                 for tac in closers:
@@ -182,13 +187,15 @@ def trace_theorem(theorem: Theorem, *, tactic_timeout_s: float = 3.0, closers: t
 
 
 def collect_pairs(theorems: Iterable[Theorem], *, workers: int = 2, tactic_timeout_s: float = 3.0, on_progress: Callable[[int], None] | None = None) -> list[Pair]:
-    """Trace every theorem (in threads; each owns its Coq process); distinct pairs in input order."""
+    """Trace every theorem (in threads sharing one warm pool); distinct pairs in input order."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from provers.coq.pool import WarmPool
+
     theorems = list(theorems)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with WarmPool() as warm, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         results = []
-        for i, pairs in enumerate(pool.map(lambda t: trace_theorem(t, tactic_timeout_s=tactic_timeout_s), theorems)):
+        for i, pairs in enumerate(pool.map(lambda t: trace_theorem(t, tactic_timeout_s=tactic_timeout_s, pool=warm), theorems)):
             results.append(pairs)
             if on_progress:
                 on_progress(i + 1)
