@@ -33,7 +33,8 @@ def register(commands) -> None:
         p.add_argument("--limit", type=int, default=None, help="evaluate only the first N problems (after --offset)")
         p.add_argument("--offset", type=int, default=0, help="skip the first N problems")
         p.add_argument("--negation", choices=("auto", "classical", "literal"), default="auto", help="controlled-English negation: literal = ProofWriter's forward-only semantics (auto: literal for ProofWriter+rule)")
-        p.add_argument("--out", default=None, help="per-example JSONL (default: runs/logic/<dataset>-<translator>-<prover>.jsonl)")
+        p.add_argument("--out", default=None, help="per-example JSONL (default: runs/logic/<dataset>-<translator>-<prover>.jsonl); a rerun resumes it")
+        p.add_argument("--fresh", action="store_true", help="start --out over instead of resuming it")
         p.add_argument("--prompt", default=None, help="few-shot prompt file for LLM translators (default: the built-in one)")
         p.add_argument("--temperature", type=float, default=0.8, help="LLM sampling temperature")
         p.add_argument("--max-new-tokens", type=int, default=384, help="LLM completion length limit")
@@ -48,6 +49,7 @@ def _slug(text: str) -> str:
 
 
 def _run_eval(args: argparse.Namespace) -> int:
+    import math
     import sys
     from pathlib import Path
 
@@ -65,8 +67,8 @@ def _run_eval(args: argparse.Namespace) -> int:
         raise LogicError(f"--samples must be >= 1, got {samples}")
     if samples != 1 and not is_llm:
         raise LogicError(f"--samples {samples} only applies to LLM translators (hf:PATH, openai:URL)")
-    if args.timeout <= 0:
-        raise LogicError(f"--timeout must be positive, got {args.timeout}")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise LogicError(f"--timeout must be a positive finite number of seconds, got {args.timeout}")
     out = Path(args.out) if args.out else Path("runs") / "logic" / f"{args.dataset}-{_slug(translator)}-{'-'.join(provers)}.jsonl"
     config = EvalConfig(
         dataset=args.dataset,
@@ -90,6 +92,7 @@ def _run_eval(args: argparse.Namespace) -> int:
             threads=args.threads,
         ),
         progress=not args.no_progress,
+        fresh=args.fresh,
     )
     summary = run_eval(config)
     print(format_summary(summary), file=sys.stdout)
