@@ -13,7 +13,7 @@ from synthesis.nlsat.vocabulary import Vocabulary, load_vocabulary
 MAX_VARS = 100_000
 #: Most clauses a formula may have, and the memory one chunk of formulas may take while sampling
 #: (``chunk_size * m * k`` int64 literals, about four arrays of that size alive at once).
-MAX_CLAUSES = 10_000_000
+MAX_CLAUSES = 1_000_000
 CHUNK_MEMORY_BYTES = 2 * 1024**3
 
 
