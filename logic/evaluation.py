@@ -48,6 +48,7 @@ class EvalConfig:
     llm: LLMConfig = field(default_factory=LLMConfig)
     progress: bool = True
     fresh: bool = False  # True: discard an existing output file instead of resuming it
+    retries: int = 3  # trained seq2seq translator: re-samples of a sentence whose output does not parse
 
     def negation_mode(self) -> str:
         if self.negation != "auto":
@@ -142,8 +143,33 @@ class LLMReader:
             return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
 
 
+class Seq2SeqReader:
+    """The translator trained by ``nesy train translator`` (``hf:DIR`` holding a seq2seq model)."""
+
+    def __init__(self, dataset: str, path: str, config: EvalConfig) -> None:
+        from logic.translate.seq2seq import Seq2SeqTranslator
+
+        llm = config.llm
+        self.inner = Seq2SeqTranslator(
+            path, dataset, samples=llm.samples, temperature=llm.temperature, retries=config.retries, seed=llm.seed,
+            threads=llm.threads, max_new_tokens=min(llm.max_new_tokens, 192),
+        )
+        self.name = self.inner.name
+
+    def translate(self, problem: Problem) -> list[Translation | TranslationFailure]:
+        try:
+            return self.inner.translate(problem.context, problem.question)
+        except LogicError as exc:
+            return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
+
+
 def make_reader(config: EvalConfig):
     spec = config.translator
+    if spec.startswith("hf:") and spec != "hf:default":
+        from logic.translate.seq2seq import is_seq2seq_dir
+
+        if is_seq2seq_dir(spec[3:]):
+            return Seq2SeqReader(config.dataset, str(Path(spec[3:]).expanduser()), config)
     if spec == "rule":
         return RuleReader(config.negation_mode())
     if spec == "gold":
@@ -264,6 +290,8 @@ def check_config(config: EvalConfig) -> None:
         raise LogicError(f"--offset must be >= 0, got {config.offset}")
     if config.limit is not None and config.limit < 1:
         raise LogicError(f"--limit must be >= 1, got {config.limit}")
+    if config.retries < 0:
+        raise LogicError(f"--retries must be >= 0, got {config.retries}")
     if not config.provers:
         raise LogicError("at least one prover is needed")
 
