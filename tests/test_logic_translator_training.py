@@ -119,3 +119,12 @@ def test_eval_with_the_trained_translator(data, tmp_path, capsys):
     for sample in record["samples"]:
         assert ("answers" in sample) or sample["error"] == "parse"
     assert "accuracy" in capsys.readouterr().out
+
+
+def test_grounding_check_of_repaired_decoding():
+    from logic.parsing import parse
+    from logic.translate.seq2seq import grounded
+
+    assert grounded(parse("sees(bald_eagle, bear)"), "The bald eagle sees the bear.")
+    assert not grounded(parse("sees(lion, bear)"), "The bald eagle sees the bear.")
+    assert grounded(parse("all x.(Dog(x) -> Bark(x))"), "All dogs bark.")

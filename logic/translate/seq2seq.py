@@ -17,7 +17,8 @@ written to ``training.json``.
 Translation (``Seq2SeqTranslator``): every sentence of a problem is translated k times (greedy for
 the first sample when k = 1, sampling otherwise); a sample that does not parse is re-sampled, for
 that sentence only, up to ``retries`` times (repaired decoding); sample j of a problem is the j-th
-sample of each of its sentences. The caller proves each sample and takes LINC's majority vote with
+sample of each of its sentences. A sample that parses but names a constant the sentence does not
+mention is re-sampled the same way (and kept if no re-sample does better). The caller proves each sample and takes LINC's majority vote with
 failed samples excluded.
 """
 
@@ -419,7 +420,10 @@ class Seq2SeqTranslator:
             for j, text in enumerate(row):
                 parsed[i][j] = _try_parse(text)
         for _ in range(self.retries):  # repaired decoding: resample only what failed
-            todo = [(i, j) for i in range(len(sentences)) for j in range(k) if isinstance(parsed[i][j], ParseError)]
+            todo = [
+                (i, j) for i in range(len(sentences)) for j in range(k)
+                if isinstance(parsed[i][j], ParseError) or not grounded(parsed[i][j], sentences[i])
+            ]
             if not todo:
                 break
             need = sorted({i for i, _ in todo})
@@ -428,7 +432,8 @@ class Seq2SeqTranslator:
                 slots = [j for (ii, j) in todo if ii == i]
                 for j, text in zip(slots, row):
                     result = _try_parse(text)
-                    if not isinstance(result, ParseError):
+                    # a parsed output replaces a failure; a grounded one replaces an ungrounded one
+                    if not isinstance(result, ParseError) and (isinstance(parsed[i][j], ParseError) or grounded(result, sentences[i])):
                         parsed[i][j] = result
                         raw[i][j] = text
         readings = []
@@ -441,6 +446,21 @@ class Seq2SeqTranslator:
             else:
                 readings.append(Translation(tuple(column[:-1]), column[-1], raw=text))  # type: ignore[arg-type]
         return readings
+
+
+def grounded(formula, sentence: str) -> bool:
+    """Every constant of ``formula`` is written in ``sentence`` (``bald_eagle`` as "bald eagle",
+    case ignored). A translation naming something the sentence does not mention is re-sampled
+    (it is kept when no re-sample does better)."""
+    from logic.syntax import signature
+
+    if isinstance(formula, ParseError):
+        return False
+    words = " " + re.sub(r"[^a-z0-9]+", " ", sentence.lower()) + " "
+    for sym in signature([formula]):
+        if sym.kind == "const" and f" {sym.name.lower().replace('_', ' ')} " not in words:
+            return False
+    return True
 
 
 def _try_parse(text: str):
