@@ -297,7 +297,29 @@ def check_config(config: EvalConfig) -> None:
 
 
 def _record_problem_fields(config: EvalConfig) -> dict:
-    return {"translator": config.translator, "provers": list(config.provers)}
+    fields: dict = {"translator": config.translator, "provers": list(config.provers)}
+    model = model_fingerprint(config.translator)
+    if model is not None:
+        fields["model"] = model
+    return fields
+
+
+def model_fingerprint(spec: str) -> str | None:
+    """For ``hf:DIR``: a short digest of the model files' names, sizes and modification times, so
+    that a resumed ``--out`` never mixes answers of two different models saved at one path."""
+    if not spec.startswith("hf:") or spec == "hf:default":
+        return None
+    root = Path(spec[3:]).expanduser()
+    if not root.is_dir():
+        return None
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(root.iterdir()):
+        if f.is_file() and (f.suffix in (".safetensors", ".bin") or f.name == "config.json"):
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
 
 
 def read_results(path: Path, config: EvalConfig) -> list[dict]:

@@ -59,8 +59,8 @@ def test_pairs_leave_out_every_evaluation_sentence(data):
 
 
 def _config(out: Path, data, **kw) -> TrainConfig:
-    return TrainConfig(out=out, folio=data["folio"], proofwriter=data["pw"], vocab_size=300, d_model=32, layers=1, d_ff=64,
-                       batch_size=4, epochs=2, seed=3, threads=1, checkpoint_every=1000, **kw)
+    settings = dict(vocab_size=300, d_model=32, layers=1, d_ff=64, batch_size=4, epochs=2, seed=3, threads=1, checkpoint_every=1000)
+    return TrainConfig(out=out, folio=data["folio"], proofwriter=data["pw"], **(settings | kw))
 
 
 def _weights(path: Path) -> bytes:
@@ -128,3 +128,16 @@ def test_grounding_check_of_repaired_decoding():
     assert grounded(parse("sees(bald_eagle, bear)"), "The bald eagle sees the bear.")
     assert not grounded(parse("sees(lion, bear)"), "The bald eagle sees the bear.")
     assert grounded(parse("all x.(Dog(x) -> Bark(x))"), "All dogs bark.")
+
+
+def test_resume_refuses_answers_of_another_model_at_the_same_path(data, tmp_path, capsys):
+    model = tmp_path / "m"
+    train_translator(_config(model, data))
+    out = tmp_path / "eval.jsonl"
+    argv = ["eval", "proofwriter", "--data", str(data["pw"]), "--translator", f"hf:{model}", "--samples", "1",
+            "--prover", "z3", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    train_translator(_config(model, data, epochs=3))  # the same directory trained further: a new model
+    capsys.readouterr()
+    assert main(argv) == 2
+    assert "holds results with model" in capsys.readouterr().err
