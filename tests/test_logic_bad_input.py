@@ -292,3 +292,9 @@ def test_a_real_process_prints_one_line_and_exits_2(tmp_path):
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("nesy: error:") and "Traceback" not in proc.stderr
+
+
+def test_propositional_letter_named_like_a_variable_reaches_prover9():
+    # a translator wrote the 0-ary predicate "x" (FOLIO validation); Prover9 read it as a variable
+    premises = [parse("x -> y"), parse("x")]
+    assert get_prover("prover9").entails(premises, parse("y"), timeout_s=10).answer is Answer.TRUE
