@@ -244,7 +244,12 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
         raise DataError(f"cannot create --out {out}: {exc.strerror or exc}") from None
     state_path = out / "train_state.pt"
     meta_path = out / "training.json"
-    settings = {k: (str(v) if isinstance(v, Path) else [str(x) for x in v] if isinstance(v, tuple) else v) for k, v in asdict(config).items()}
+    def plain(v):  # paths resolved, so a rerun from another directory or spelling still matches
+        if isinstance(v, Path):
+            return str(v.expanduser().resolve())
+        return [plain(x) for x in v] if isinstance(v, tuple) else v
+
+    settings = {k: plain(v) for k, v in asdict(config).items()}
     for k in ("out", "minutes", "threads", "checkpoint_every", "epochs"):
         settings.pop(k)
     if config.threads:
