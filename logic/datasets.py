@@ -15,6 +15,12 @@ ProntoQA
     * Logic-LM's JSON list (``data/ProntoQA/dev.json``; A = True, B = False).
 
 A directory is searched (recursively) for the file of the requested split.
+
+Validation: every loader checks each record's shape (types of ``context``, ``question``,
+``answer``/``label``, ``premises``, the AllenAI ``questions``) before any problem is evaluated and
+raises ``DataError`` naming the file, the record and the field; a file that is not UTF-8 or not
+JSON is a ``DataError`` too. A ``context`` may be a string (split into sentences) or a list of
+sentence strings.
 """
 
 from __future__ import annotations
@@ -72,9 +78,11 @@ def resolve(dataset: str, path: str | Path, split: str | None = None) -> Path:
 
 def _read_json_or_jsonl(path: Path) -> list[dict]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
     stripped = text.lstrip()
     try:
         if stripped.startswith("["):
@@ -83,8 +91,11 @@ def _read_json_or_jsonl(path: Path) -> list[dict]:
             rows = [json.loads(line) for line in text.splitlines() if line.strip()]
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} is neither a JSON list nor JSON lines: {exc}") from exc
-    if not all(isinstance(r, dict) for r in rows):
-        raise DataError(f"{path}: every record must be a JSON object")
+    if not isinstance(rows, list):
+        raise DataError(f"{path}: expected a JSON list of records or JSON lines, got a JSON {type(rows).__name__}")
+    for i, r in enumerate(rows):
+        if not isinstance(r, dict):
+            raise DataError(f"{path} record {i}: every record must be a JSON object, got {type(r).__name__}")
     return rows
 
 
@@ -93,10 +104,51 @@ def _question_statement(question: str) -> str:
     return question.rsplit("?", 1)[-1].strip() if "?" in question else question.strip()
 
 
-def _field(row: dict, key: str, path: Path, index: int):
+def _field(row: dict, key: str, path: Path, index: int | str):
     if key not in row:
         raise DataError(f"{path} record {index}: missing field {key!r}")
     return row[key]
+
+
+def _text(row: dict, key: str, path: Path, index: int | str) -> str:
+    """A field that must be a non-empty string."""
+    value = _field(row, key, path, index)
+    if not isinstance(value, str):
+        raise DataError(f"{path} record {index}: field {key!r} must be a string, got {_describe(value)}")
+    if not value.strip():
+        raise DataError(f"{path} record {index}: field {key!r} is empty")
+    return value
+
+
+def _sentences(row: dict, key: str, path: Path, index: int | str) -> tuple[str, ...]:
+    """A context: one string (split into sentences) or a list of sentence strings."""
+    value = _field(row, key, path, index)
+    if isinstance(value, str):
+        return tuple(split_sentences(value))
+    if isinstance(value, list):
+        for j, item in enumerate(value):
+            if not isinstance(item, str):
+                raise DataError(f"{path} record {index}: {key}[{j}] must be a string, got {_describe(item)}")
+        return tuple(item.strip() for item in value if item.strip())
+    raise DataError(f"{path} record {index}: field {key!r} must be a string or a list of strings, got {_describe(value)}")
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "null"
+    shown = json.dumps(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"{type(value).__name__} {shown}"
+
+
+def _label(value: object, table: dict[str, Answer], what: str, path: Path, index: int | str) -> Answer:
+    key = value.lower() if isinstance(value, str) and table is _WORD else value
+    if isinstance(value, bool) and table is _WORD:
+        key = str(value).lower()  # AllenAI answers are JSON true/false
+    if not isinstance(key, str) or key not in table:
+        choices = ", ".join(sorted({k for k in table}))
+        raise DataError(f"{path} record {index}: {what} must be one of {choices}, got {_describe(value)}")
+    return table[key]
 
 
 def load_proofwriter(path: str | Path, split: str | None = None) -> list[Problem]:
@@ -105,31 +157,45 @@ def load_proofwriter(path: str | Path, split: str | None = None) -> list[Problem
     out: list[Problem] = []
     for i, row in enumerate(rows):
         if "theory" in row and "questions" in row:  # original AllenAI format
-            context = tuple(split_sentences(row["theory"]))
+            context = _sentences(row, "theory", file, i)
             questions = row["questions"]
-            items = questions.items() if isinstance(questions, dict) else ((q.get("id", str(j)), q) for j, q in enumerate(questions))
+            if isinstance(questions, dict):
+                items = list(questions.items())
+            elif isinstance(questions, list):
+                items = [(q.get("id", str(j)) if isinstance(q, dict) else str(j), q) for j, q in enumerate(questions)]
+            else:
+                raise DataError(f"{file} record {i}: field 'questions' must be a list or an object, got {_describe(questions)}")
             for qid, q in items:
-                label = _WORD.get(str(q.get("answer")).lower())
-                if label is None:
-                    raise DataError(f"{file} record {i} question {qid}: unknown answer {q.get('answer')!r}")
+                where = f"{i} question {qid}"
+                if not isinstance(q, dict):
+                    raise DataError(f"{file} record {where}: a question must be an object with 'question' and 'answer', got {_describe(q)}")
+                label = _label(_field(q, "answer", file, where), _WORD, "answer", file, where)
                 depth = q.get("QDep")
-                out.append(Problem(f"{row.get('id', i)}_{qid}", "proofwriter", context, q["question"], label, depth=int(depth) if isinstance(depth, int) else None))
+                out.append(
+                    Problem(
+                        f"{row.get('id', i)}_{qid}",
+                        "proofwriter",
+                        context,
+                        _text(q, "question", file, where).strip(),
+                        label,
+                        depth=depth if isinstance(depth, int) and not isinstance(depth, bool) else None,
+                    )
+                )
             continue
         out.append(_logic_lm_problem(row, file, i, "proofwriter"))
     return out
 
 
-def _logic_lm_problem(row: dict, file: Path, i: int, dataset: str) -> Problem:
+def _logic_lm_problem(row: dict, file: Path, i: int, dataset: str, letters: tuple[str, ...] = ("A", "B", "C")) -> Problem:
     """A record in Logic-LM's JSON format (context, question, answer letter A/B/C)."""
-    answer = _field(row, "answer", file, i)
-    if answer not in _LETTER:
-        raise DataError(f"{file} record {i}: answer must be A, B or C, got {answer!r}")
+    table = {k: v for k, v in _LETTER.items() if k in letters}
+    answer = _label(_field(row, "answer", file, i), table, "answer", file, i)
     return Problem(
         str(row.get("id", i)),
         dataset,
-        tuple(split_sentences(_field(row, "context", file, i))),
-        _question_statement(_field(row, "question", file, i)),
-        _LETTER[answer],
+        _sentences(row, "context", file, i),
+        _question_statement(_text(row, "question", file, i)),
+        answer,
     )
 
 
@@ -139,19 +205,22 @@ def load_folio(path: str | Path, split: str | None = None) -> list[Problem]:
     out: list[Problem] = []
     for i, row in enumerate(rows):
         if "premises" in row:  # original FOLIO
-            label = _WORD.get(str(_field(row, "label", file, i)).lower())
-            if label is None:
-                raise DataError(f"{file} record {i}: unknown label {row['label']!r}")
-            premises = row["premises"]
+            label = _label(_field(row, "label", file, i), _WORD, "label", file, i)
+            premises_fol = row.get("premises-FOL")
+            if premises_fol is not None and not (isinstance(premises_fol, list) and all(isinstance(p, str) for p in premises_fol)):
+                raise DataError(f"{file} record {i}: field 'premises-FOL' must be a list of strings, got {_describe(premises_fol)}")
+            conclusion_fol = row.get("conclusion-FOL")
+            if conclusion_fol is not None and not isinstance(conclusion_fol, str):
+                raise DataError(f"{file} record {i}: field 'conclusion-FOL' must be a string, got {_describe(conclusion_fol)}")
             out.append(
                 Problem(
                     str(row.get("id", f"folio_{i}")),
                     "folio",
-                    tuple(p.strip() for p in premises),
-                    str(_field(row, "conclusion", file, i)).strip(),
+                    _sentences(row, "premises", file, i),
+                    _text(row, "conclusion", file, i).strip(),
                     label,
-                    premises_fol=tuple(row["premises-FOL"]) if "premises-FOL" in row else None,
-                    conclusion_fol=row.get("conclusion-FOL"),
+                    premises_fol=tuple(premises_fol) if premises_fol is not None else None,
+                    conclusion_fol=conclusion_fol,
                 )
             )
         else:  # Logic-LM format
@@ -162,21 +231,7 @@ def load_folio(path: str | Path, split: str | None = None) -> list[Problem]:
 def load_prontoqa(path: str | Path, split: str | None = None) -> list[Problem]:
     file = resolve("prontoqa", path, split)
     rows = _read_json_or_jsonl(file)
-    out: list[Problem] = []
-    for i, row in enumerate(rows):
-        answer = _field(row, "answer", file, i)
-        if answer not in ("A", "B"):
-            raise DataError(f"{file} record {i}: answer must be A or B, got {answer!r}")
-        out.append(
-            Problem(
-                str(row.get("id", i)),
-                "prontoqa",
-                tuple(split_sentences(_field(row, "context", file, i))),
-                _question_statement(_field(row, "question", file, i)),
-                _LETTER[answer],
-            )
-        )
-    return out
+    return [_logic_lm_problem(row, file, i, "prontoqa", letters=("A", "B")) for i, row in enumerate(rows)]
 
 
 LOADERS: dict[str, Callable[..., list[Problem]]] = {

@@ -72,3 +72,15 @@ class ProverCrashError(LogicError):
 
 class ModelError(LogicError):
     """An LLM backend could not be loaded or queried."""
+
+
+class FormulaTooDeepError(LogicError, ValueError):
+    """A syntax tree deeper than ``logic.syntax.MAX_DEPTH`` levels was about to be built.
+
+    Raised by the node constructors, so no formula that printing, hashing or proving would have
+    to recurse through too deeply can exist; the parser turns it into a ``ParseError``."""
+
+    def __init__(self, depth: int, limit: int) -> None:
+        self.depth = depth
+        self.limit = limit
+        super().__init__(f"formula nested {depth} levels deep (at most {limit} levels are supported)")

@@ -6,13 +6,16 @@ prover; the first prover's answers are majority-voted (failed readings excluded,
 A problem with no answer gets the error stage of its most frequent failure.
 
 Output: one JSON line per problem (written and flushed as it is done, so an interrupted run
-keeps what it computed) and an ``EvalSummary``: accuracy overall and by proof depth, confusion
+keeps what it computed; a rerun with the same ``output`` appends and skips the problems whose ids
+are already there, unless ``fresh``) and an ``EvalSummary``: accuracy overall and by proof depth, confusion
 matrix, errors by stage, and, with two provers, the problems on which they disagree.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 import statistics
 import time
 from collections import Counter
@@ -44,6 +47,8 @@ class EvalConfig:
     output: Path | None = None  # JSONL, one line per problem
     llm: LLMConfig = field(default_factory=LLMConfig)
     progress: bool = True
+    fresh: bool = False  # True: discard an existing output file instead of resuming it
+    retries: int = 3  # trained seq2seq translator: re-samples of a sentence whose output does not parse
 
     def negation_mode(self) -> str:
         if self.negation != "auto":
@@ -105,7 +110,7 @@ class RuleReader:
         try:
             premises, conclusion = translate_problem(problem.context, problem.question, negation=self.negation)
             refutation = complement(conclusion) if self.negation == "literal" else None
-        except TranslationError as exc:
+        except LogicError as exc:  # TranslationError, a formula too deep, ...: one error row
             return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
         return [Translation(tuple(premises), conclusion, refutation)]
 
@@ -138,8 +143,33 @@ class LLMReader:
             return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
 
 
+class Seq2SeqReader:
+    """The translator trained by ``nesy train translator`` (``hf:DIR`` holding a seq2seq model)."""
+
+    def __init__(self, dataset: str, path: str, config: EvalConfig) -> None:
+        from logic.translate.seq2seq import Seq2SeqTranslator
+
+        llm = config.llm
+        self.inner = Seq2SeqTranslator(
+            path, dataset, samples=llm.samples, temperature=llm.temperature, retries=config.retries, seed=llm.seed,
+            threads=llm.threads, max_new_tokens=min(llm.max_new_tokens, 192),
+        )
+        self.name = self.inner.name
+
+    def translate(self, problem: Problem) -> list[Translation | TranslationFailure]:
+        try:
+            return self.inner.translate(problem.context, problem.question)
+        except LogicError as exc:
+            return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
+
+
 def make_reader(config: EvalConfig):
     spec = config.translator
+    if spec.startswith("hf:") and spec != "hf:default":
+        from logic.translate.seq2seq import is_seq2seq_dir
+
+        if is_seq2seq_dir(spec[3:]):
+            return Seq2SeqReader(config.dataset, str(Path(spec[3:]).expanduser()), config)
     if spec == "rule":
         return RuleReader(config.negation_mode())
     if spec == "gold":
@@ -252,42 +282,141 @@ def evaluate_problem(problem: Problem, reader, provers: Sequence, timeout_s: flo
     return result, record
 
 
-def run_eval(config: EvalConfig) -> EvalSummary:
-    """Run the whole evaluation; writes ``config.output`` (JSONL) when given."""
-    problems = load(config.dataset, config.data, config.split)
-    problems = problems[config.offset :]
-    if config.limit is not None:
-        if config.limit < 1:
-            raise LogicError(f"--limit must be >= 1, got {config.limit}")
-        problems = problems[: config.limit]
+def check_config(config: EvalConfig) -> None:
+    """Reject impossible settings before anything is loaded or written."""
+    if isinstance(config.timeout_s, bool) or not isinstance(config.timeout_s, (int, float)) or not math.isfinite(config.timeout_s) or config.timeout_s <= 0:
+        raise LogicError(f"--timeout must be a positive finite number of seconds, got {config.timeout_s!r}")
+    if config.offset < 0:
+        raise LogicError(f"--offset must be >= 0, got {config.offset}")
+    if config.limit is not None and config.limit < 1:
+        raise LogicError(f"--limit must be >= 1, got {config.limit}")
+    if config.retries < 0:
+        raise LogicError(f"--retries must be >= 0, got {config.retries}")
     if not config.provers:
         raise LogicError("at least one prover is needed")
-    provers = [get_prover(name) for name in config.provers]
-    reader = make_reader(config)
+
+
+def _record_problem_fields(config: EvalConfig) -> dict:
+    fields: dict = {"translator": config.translator, "provers": list(config.provers)}
+    model = model_fingerprint(config.translator)
+    if model is not None:
+        fields["model"] = model
+    return fields
+
+
+def model_fingerprint(spec: str) -> str | None:
+    """For ``hf:DIR``: a short digest of the model files' names, sizes and modification times, so
+    that a resumed ``--out`` never mixes answers of two different models saved at one path."""
+    if not spec.startswith("hf:") or spec == "hf:default":
+        return None
+    root = Path(spec[3:]).expanduser()
+    if not root.is_dir():
+        return None
+    import hashlib
+
+    h = hashlib.sha256()
+    for f in sorted(root.iterdir()):
+        if f.is_file() and (f.suffix in (".safetensors", ".bin") or f.name == "config.json"):
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()[:16]
+
+
+def read_results(path: Path, config: EvalConfig) -> list[dict]:
+    """Records already in ``path`` (for resuming). A last line cut off by an interruption is
+    dropped (the file is rewritten without it, atomically); records of another dataset,
+    translator or prover set are refused, so a rerun never mixes two experiments."""
+    if not path.exists():
+        return []
+    if not path.is_file():
+        raise DataError(f"--out {path} exists and is not a file")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot resume from --out {path}: {exc}; use another --out or --fresh") from None
+    records: list[dict] = []
+    lines = text.splitlines()
+    broken = 0
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            if lineno == len(lines):  # an interrupted write: recompute that problem
+                broken += 1
+                continue
+            raise DataError(f"cannot resume from --out {path}: line {lineno} is not JSON; use another --out or --fresh") from None
+        if not isinstance(rec, dict) or not isinstance(rec.get("id"), str) or "label" not in rec or "prediction" not in rec:
+            raise DataError(f"cannot resume from --out {path}: line {lineno} is not a result record; use another --out or --fresh")
+        if rec.get("dataset") != config.dataset:
+            raise DataError(f"--out {path} holds {rec.get('dataset')!r} results, not {config.dataset!r}; use another --out or --fresh")
+        for key, want in _record_problem_fields(config).items():
+            if key in rec and rec[key] != want:
+                raise DataError(f"--out {path} holds results with {key} {rec[key]!r}, this run uses {want!r}; use another --out or --fresh")
+        records.append(rec)
+    if broken:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+        os.replace(tmp, path)
+    return records
+
+
+def _open_output(path: Path, fresh: bool):
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("w" if fresh else "a", encoding="utf-8")
+    except OSError as exc:
+        raise DataError(f"cannot write --out {path}: {exc.strerror or exc}") from None
+
+
+def run_eval(config: EvalConfig) -> EvalSummary:
+    """Run the whole evaluation; writes ``config.output`` (JSONL) when given, resuming it."""
+    check_config(config)
+    problems = load(config.dataset, config.data, config.split)
+    total = len(problems)
+    if config.offset >= total:
+        raise DataError(f"--offset {config.offset} is past the end: {config.data} has {total} {config.dataset} problems")
+    problems = problems[config.offset :]
+    if config.limit is not None:
+        problems = problems[: config.limit]
+    seen: set[str] = set()
+    for p in problems:
+        if p.id in seen:
+            raise DataError(f"{config.data}: problem id {p.id!r} occurs twice (results are keyed by id)")
+        seen.add(p.id)
     if config.translator == "gold" and all(p.premises_fol is None for p in problems):
         raise DataError(f"{config.data} has no gold FOL (premises-FOL); gold mode needs FOLIO's original JSONL, e.g. folio-validation.jsonl")
-    out = None
-    if config.output is not None:
-        config.output.parent.mkdir(parents=True, exist_ok=True)
-        out = config.output.open("w", encoding="utf-8")
-    results: list[tuple[ProblemResult, dict]] = []
+    done: dict[str, dict] = {}
+    if config.output is not None and not config.fresh:
+        done = {rec["id"]: rec for rec in read_results(config.output, config) if rec["id"] in seen}
+    out = _open_output(config.output, config.fresh) if config.output is not None else None
     try:
+        provers = [get_prover(name) for name in config.provers]
+        reader = make_reader(config)
         from tqdm import tqdm
 
-        bar = tqdm(problems, desc=f"{config.dataset} {reader.name}", unit="problem", disable=not config.progress, dynamic_ncols=True)
-        correct = 0
+        todo = [p for p in problems if p.id not in done]
+        bar = tqdm(todo, desc=f"{config.dataset} {reader.name}", unit="problem", disable=not config.progress, dynamic_ncols=True)
+        if done:
+            bar.write(f"resuming {config.output}: {len(done)} of {len(problems)} problems already done")
+        correct = sum(rec["prediction"] == rec["label"] for rec in done.values())
+        count = len(done)
         for problem in bar:
-            result, record = evaluate_problem(problem, reader, provers, config.timeout_s)
-            results.append((result, record))
-            correct += result.correct
-            bar.set_postfix(acc=f"{correct / len(results):.3f}")
+            _, record = evaluate_problem(problem, reader, provers, config.timeout_s)
+            record.update(_record_problem_fields(config))
+            done[problem.id] = record
+            count += 1
+            correct += record["correct"]
+            bar.set_postfix(acc=f"{correct / count:.3f}")
             if out is not None:
                 out.write(json.dumps(record) + "\n")
                 out.flush()
     finally:
         if out is not None:
             out.close()
-    return summarise(config, [r for r, _ in results], [rec for _, rec in results])
+    records = [done[p.id] for p in problems if p.id in done]
+    return summarise_records(config.dataset, config.translator, tuple(config.provers), records, str(config.output) if config.output else None)
 
 
 def summarise(config: EvalConfig, results: Sequence[ProblemResult], records: Sequence[dict]) -> EvalSummary:

@@ -29,10 +29,12 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from logic.errors import ParseError
-from logic.syntax import And, Const, Eq, Exists, Forall, Formula, Func, Iff, Implies, Not, Or, Pred, Term, Var, Xor
+from logic.errors import FormulaTooDeepError, ParseError
+from logic.syntax import MAX_DEPTH, And, Const, Eq, Exists, Forall, Formula, Func, Iff, Implies, Not, Or, Pred, Term, Var, Xor, chain
 
-MAX_DEPTH = 200  # nesting limit: deeper input is a ParseError, never a RecursionError
+# MAX_DEPTH (from logic.syntax, 100) bounds both what the parser recurses through (nested
+# parentheses, quantifier scopes and function applications, counted together) and the depth of
+# the tree it builds; deeper input is a ParseError, never a RecursionError.
 
 _NOT = {"-", "¬", "~"}
 _AND = {"&", "∧"}
@@ -150,72 +152,73 @@ class _Parser:
         if not self.accept(op):
             raise self.fail(expected or repr(op))
 
+    # -- grammar ------------------------------------------------------------------------------
+    # Binary connectives are read iteratively: one flat run of operands and operators, then
+    # split by precedence (lowest first). Associative chains become ``chain(...)`` trees (left-
+    # nested when short, balanced when long); ``->`` folds to the right. Recursion only happens
+    # through parentheses, quantifier scopes and function applications, each counted by
+    # ``enter`` against ``MAX_DEPTH``.
+    _LEVELS = ((_IFF, Iff), (_IMP, Implies), (_XOR, Xor), (_OR, Or), (_AND, And))
+
+    def formula(self) -> Formula:
+        operands = [self.unary()]
+        ops: list[str] = []
+        while self.tok.kind == "op" and any(self.tok.text in level for level, _ in self._LEVELS):
+            ops.append(self.tok.text)
+            self.i += 1
+            operands.append(self.unary())
+        return self._build(operands, ops, 0)
+
+    def _build(self, operands: list[Formula], ops: list[str], level: int) -> Formula:
+        if level == len(self._LEVELS):
+            return operands[0]
+        symbols, cls = self._LEVELS[level]
+        segments: list[Formula] = []
+        lo = 0
+        for j, op in enumerate(ops):
+            if op in symbols:
+                segments.append(self._build(operands[lo : j + 1], ops[lo:j], level + 1))
+                lo = j + 1
+        segments.append(self._build(operands[lo:], ops[lo:], level + 1))
+        if len(segments) == 1:
+            return segments[0]
+        if cls is Implies:  # right-associative, not associative: a right fold
+            out = segments[-1]
+            for left in reversed(segments[:-1]):
+                out = Implies(left, out)
+            return out
+        return chain(cls, segments)
+
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.fail(f"at most {MAX_DEPTH} levels of nesting")
 
-    # -- grammar ------------------------------------------------------------------------------
-    def formula(self) -> Formula:
-        self.enter()
-        try:
-            left = self.implication()
-            while self.accept(_IFF):
-                left = Iff(left, self.implication())
-            return left
-        finally:
-            self.depth -= 1
-
-    def implication(self) -> Formula:
-        left = self.xor()
-        if self.accept(_IMP):
-            self.enter()
-            try:
-                return Implies(left, self.implication())
-            finally:
-                self.depth -= 1
-        return left
-
-    def xor(self) -> Formula:
-        left = self.disjunction()
-        while self.accept(_XOR):
-            left = Xor(left, self.disjunction())
-        return left
-
-    def disjunction(self) -> Formula:
-        left = self.conjunction()
-        while self.accept(_OR):
-            left = Or(left, self.conjunction())
-        return left
-
-    def conjunction(self) -> Formula:
-        left = self.unary()
-        while self.accept(_AND):
-            left = And(left, self.unary())
-        return left
-
     def unary(self) -> Formula:
-        self.enter()
-        try:
-            if self.accept(_NOT):
-                return Not(self.unary())
-            if self.tok.kind == "op" and self.tok.text in _FORALL | _EXISTS:
-                universal = self.tok.text in _FORALL
-                self.i += 1
-                return self.quantified(universal)
-            if self.tok.kind == "name" and self.tok.text in _FORALL_WORDS | _EXISTS_WORDS and self.peek().kind == "name":
-                universal = self.tok.text in _FORALL_WORDS
-                self.i += 1
-                return self.quantified(universal)
-            if self.accept("("):
-                inner = self.formula()
-                self.expect(")", "')' or a connective")
-                return inner
-            if self.tok.kind == "name":
-                return self.atom()
-            raise self.fail("a formula (name, '(', negation or quantifier)")
-        finally:
+        negations = 0
+        while self.accept(_NOT):
+            negations += 1
+        if self.tok.kind == "op" and self.tok.text in _FORALL | _EXISTS:
+            universal = self.tok.text in _FORALL
+            self.i += 1
+            inner = self.quantified(universal)
+        elif self.tok.kind == "name" and self.tok.text in _FORALL_WORDS | _EXISTS_WORDS and self.peek().kind == "name":
+            universal = self.tok.text in _FORALL_WORDS
+            self.i += 1
+            inner = self.quantified(universal)
+        elif self.tok.kind == "op" and self.tok.text == "(":
+            self.enter()
+            self.i += 1
+            inner = self.formula()
+            self.expect(")", "')' or a connective")
             self.depth -= 1
+        elif self.tok.kind == "name":
+            inner = self.atom()
+        else:
+            raise self.fail("a formula (name, '(', negation or quantifier)")
+        for _ in range(negations):
+            inner = Not(inner)
+        return inner
 
     def quantified(self, universal: bool) -> Formula:
         if self.tok.kind != "name":
@@ -231,10 +234,12 @@ class _Parser:
             self.i = j
         self.accept(".")
         self.bound.extend(names)
+        self.enter()
         try:
             body = self.formula()
         finally:
             del self.bound[len(self.bound) - len(names) :]
+        self.depth -= 1
         for name in reversed(names):
             body = Forall(Var(name), body) if universal else Exists(Var(name), body)
         return body
@@ -288,7 +293,10 @@ def parse(text: str) -> Formula:
     parser = _Parser(text)
     if parser.tok.kind == "end":
         raise parser.fail("a formula")
-    result = parser.formula()
+    try:
+        result = parser.formula()
+    except FormulaTooDeepError as exc:
+        raise parser.fail(f"a formula at most {exc.limit} levels deep (this one is deeper)") from None
     if parser.tok.kind != "end":
         raise parser.fail("end of formula or a connective")
     return result

@@ -57,7 +57,7 @@ def _naming(formulas: Iterable[Formula], rename) -> Naming:
     names: dict[tuple[str, str, int], str] = {}
     for s in sorted(symbols, key=lambda s: (s.name, s.kind, s.arity)):
         base = s.name if uses[s.name] == 1 else f"{s.name}_{s.kind[0]}{s.arity}"
-        names[(s.kind, s.name, s.arity)] = rename(s.kind, base)
+        names[(s.kind, s.name, s.arity)] = rename(s.kind, base, s.arity)
     return Naming(names)
 
 
@@ -66,9 +66,11 @@ def _naming(formulas: Iterable[Formula], rename) -> Naming:
 _PROVER9_RESERVED = {"all", "exists", "end_of_list", "formulas", "assumptions", "goals"}
 
 
-def _prover9_rename(kind: str, name: str) -> str:
+def _prover9_rename(kind: str, name: str, arity: int = 1) -> str:
     if kind == "const" and (name[0] in "uvwxyz" or name in _PROVER9_RESERVED):
         return "c_" + name
+    if kind == "pred" and arity == 0 and name[0] in "uvwxyz":
+        return "p_" + name  # a propositional letter x would be read as a variable
     if name in _PROVER9_RESERVED:
         return "s_" + name
     return name
@@ -149,7 +151,7 @@ def prover9_input(assumptions: Sequence[Formula], goals: Sequence[Formula], *, m
 # ---------------------------------------------------------------------------------------- TPTP
 
 
-def _tptp_rename(kind: str, name: str) -> str:
+def _tptp_rename(kind: str, name: str, arity: int = 1) -> str:
     return {"pred": "p_", "func": "f_", "const": "c_"}[kind] + name
 
 

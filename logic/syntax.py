@@ -21,10 +21,31 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
+from logic.errors import FormulaTooDeepError
+
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+#: The deepest syntax tree that can be built: a term or formula nested more than ``MAX_DEPTH``
+#: levels (counting every connective, quantifier, negation, atom and term application on the
+#: longest path) raises ``FormulaTooDeepError`` when it is constructed. Every recursive walk in
+#: ``logic/`` (printing, hashing, equality, the backends' printers, Z3 term building) therefore
+#: stays far below Python's recursion limit. Associative chains (``conj``/``disj`` and the
+#: parser's ``&``/``|``/xor/``<->`` chains) longer than ``CHAIN_BALANCE`` operands are built as
+#: balanced trees, so a flat chain of 10,000 conjuncts is only 15 levels deep.
+MAX_DEPTH = 100
+CHAIN_BALANCE = 16
+
+DEPTH = field(default=0, init=False, compare=False, repr=False, hash=False)
+
+
+def _set_depth(node: object, *children: object) -> None:
+    depth = 1 + max((getattr(c, "depth", 0) for c in children), default=0)
+    if depth > MAX_DEPTH:
+        raise FormulaTooDeepError(depth, MAX_DEPTH)
+    object.__setattr__(node, "depth", depth)
 
 
 def _check_name(name: object, what: str) -> None:
@@ -40,9 +61,11 @@ class Var:
     """A variable; only meaningful under a quantifier binding the same name."""
 
     name: str
+    depth: int = DEPTH
 
     def __post_init__(self) -> None:
         _check_name(self.name, "variable")
+        object.__setattr__(self, "depth", 1)
 
     def __str__(self) -> str:
         return self.name
@@ -53,9 +76,11 @@ class Const:
     """An individual constant (``bob``, ``Bob``, ``the_bear``)."""
 
     name: str
+    depth: int = DEPTH
 
     def __post_init__(self) -> None:
         _check_name(self.name, "constant")
+        object.__setattr__(self, "depth", 1)
 
     def __str__(self) -> str:
         return self.name
@@ -67,11 +92,13 @@ class Func:
 
     name: str
     args: tuple[Term, ...]
+    depth: int = DEPTH
 
     def __post_init__(self) -> None:
         _check_name(self.name, "function")
         if not self.args:
             raise ValueError(f"function {self.name!r} needs at least one argument (use Const)")
+        _set_depth(self, *self.args)
 
     def __str__(self) -> str:
         return f"{self.name}({', '.join(map(str, self.args))})"
@@ -89,9 +116,11 @@ class Pred:
 
     name: str
     args: tuple[Term, ...] = ()
+    depth: int = DEPTH
 
     def __post_init__(self) -> None:
         _check_name(self.name, "predicate")
+        _set_depth(self, *self.args)
 
     def __str__(self) -> str:
         return f"{self.name}({', '.join(map(str, self.args))})" if self.args else self.name
@@ -103,6 +132,10 @@ class Eq:
 
     left: Term
     right: Term
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.left, self.right)
 
     def __str__(self) -> str:
         return f"({self.left} = {self.right})"
@@ -111,6 +144,10 @@ class Eq:
 @dataclass(frozen=True)
 class Not:
     arg: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.arg)
 
     def __str__(self) -> str:
         return f"-{_operand(self.arg)}"
@@ -120,6 +157,10 @@ class Not:
 class And:
     left: Formula
     right: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.left, self.right)
 
     def __str__(self) -> str:
         return f"({_operand(self.left)} & {_operand(self.right)})"
@@ -129,6 +170,10 @@ class And:
 class Or:
     left: Formula
     right: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.left, self.right)
 
     def __str__(self) -> str:
         return f"({_operand(self.left)} | {_operand(self.right)})"
@@ -138,6 +183,10 @@ class Or:
 class Implies:
     left: Formula
     right: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.left, self.right)
 
     def __str__(self) -> str:
         return f"({_operand(self.left)} -> {_operand(self.right)})"
@@ -147,6 +196,10 @@ class Implies:
 class Iff:
     left: Formula
     right: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.left, self.right)
 
     def __str__(self) -> str:
         return f"({_operand(self.left)} <-> {_operand(self.right)})"
@@ -158,6 +211,10 @@ class Xor:
 
     left: Formula
     right: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.left, self.right)
 
     def __str__(self) -> str:
         return f"({_operand(self.left)} <~> {_operand(self.right)})"
@@ -167,6 +224,10 @@ class Xor:
 class Forall:
     var: Var
     body: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.body)
 
     def __str__(self) -> str:
         return f"all {self.var}.{self.body}"
@@ -176,6 +237,10 @@ class Forall:
 class Exists:
     var: Var
     body: Formula
+    depth: int = DEPTH
+
+    def __post_init__(self) -> None:
+        _set_depth(self, self.body)
 
     def __str__(self) -> str:
         return f"exists {self.var}.{self.body}"
@@ -195,26 +260,36 @@ QUANTIFIERS = (Forall, Exists)
 # ------------------------------------------------------------------------------------- builders
 
 
-def conj(parts: Iterable[Formula]) -> Formula:
-    """Left-nested conjunction of one or more formulas."""
+def chain(cls, parts: Iterable[Formula]) -> Formula:
+    """``parts`` joined by the associative connective ``cls`` (``And``, ``Or``, ``Iff``, ``Xor``):
+    left-nested up to ``CHAIN_BALANCE`` operands, a balanced binary tree beyond (same meaning,
+    depth logarithmic in the length: 10,000 operands give 14 levels)."""
     items = list(parts)
     if not items:
-        raise ValueError("conj() needs at least one formula")
-    out = items[0]
-    for item in items[1:]:
-        out = And(out, item)
-    return out
+        raise ValueError(f"a {cls.__name__} chain needs at least one formula")
+    if len(items) <= CHAIN_BALANCE:
+        out = items[0]
+        for item in items[1:]:
+            out = cls(out, item)
+        return out
+
+    def balanced(lo: int, hi: int) -> Formula:  # recursion depth log2(len)
+        if hi - lo == 1:
+            return items[lo]
+        mid = (lo + hi) // 2
+        return cls(balanced(lo, mid), balanced(mid, hi))
+
+    return balanced(0, len(items))
+
+
+def conj(parts: Iterable[Formula]) -> Formula:
+    """Conjunction of one or more formulas (left-nested up to ``CHAIN_BALANCE``, see ``chain``)."""
+    return chain(And, parts)
 
 
 def disj(parts: Iterable[Formula]) -> Formula:
-    """Left-nested disjunction of one or more formulas."""
-    items = list(parts)
-    if not items:
-        raise ValueError("disj() needs at least one formula")
-    out = items[0]
-    for item in items[1:]:
-        out = Or(out, item)
-    return out
+    """Disjunction of one or more formulas (left-nested up to ``CHAIN_BALANCE``, see ``chain``)."""
+    return chain(Or, parts)
 
 
 def forall(names: Iterable[str], body: Formula) -> Formula:

@@ -11,6 +11,7 @@ Hierarchy::
     ├── ConfigError              bad or impossible request, raised before any work starts
     ├── MissingExtraError        an optional dependency is not installed
     ├── ResumeMismatchError      --out holds a run of a different configuration
+    ├── OutputError              --out (or a file below it) cannot be created or written
     ├── BucketFailedError        worker tasks crashed; the rest is saved, a rerun resumes
     └── CrossCheckDisagreement   two solvers disagree on a label (the formula is saved)
 """
@@ -39,6 +40,11 @@ class MissingExtraError(SynthesisError, ImportError):
 
 class ResumeMismatchError(SynthesisError):
     """The output directory already holds a run made with a different configuration."""
+
+
+class OutputError(SynthesisError):
+    """The output directory, or a file in it, cannot be created or written (what is already
+    written stays; a rerun resumes)."""
 
 
 class BucketFailedError(SynthesisError):

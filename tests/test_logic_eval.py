@@ -95,7 +95,7 @@ def test_loader_errors_name_the_problem(tmp_path):
         load("proofwriter", tmp_path)
     bad = tmp_path / "bad.json"
     bad.write_text('[{"id": 1, "context": "Bob is big.", "question": "Bob is big.", "answer": "Z"}]')
-    with pytest.raises(DataError, match="answer must be A, B or C"):
+    with pytest.raises(DataError, match="answer must be one of A, B, C"):
         load("proofwriter", bad)
     bad.write_text("{not json")
     with pytest.raises(DataError, match="neither a JSON list nor JSON lines"):

@@ -122,7 +122,7 @@ def test_resume_after_interruption(tmp_path: Path, monkeypatch) -> None:
         (dict(hard_percentile=100), "--hard-percentile"),
         (dict(cross_check=1.5), "--cross-check"),
         (dict(solver="nosuch"), "unknown solver"),
-        (dict(vars=(130,), fragment=Fragment.RELATIVE), "relative.*n = 130 > 119 attributes"),
+        (dict(vars=(130,), fragment=Fragment.RELATIVE), "relative.*n = 130 > 45 attributes"),
         (dict(per_bucket=2000, hard_percentile=95), "above --max-candidates"),
         (dict(ratios=("0.01",)), r"round\(0.01 \* 5\) = 0 clauses"),
     ],

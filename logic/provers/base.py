@@ -122,7 +122,10 @@ def combine(prover: str, timeout_s: float, pos: ProofAttempt, neg: ProofAttempt,
     ):
         bad = [a for a in (pos, neg) if a.status is status]
         if bad:
-            return EntailmentResult(None, stage, prover, timeout_s, elapsed_s, bad[0].message)
+            message = bad[0].message
+            if stage is ErrorStage.PROVER_TIMEOUT:
+                message = f"the {timeout_s:g}s budget of the call ran out ({message})"
+            return EntailmentResult(None, stage, prover, timeout_s, elapsed_s, message)
     raise AssertionError(f"unreachable: {pos.status} {neg.status}")  # pragma: no cover
 
 
@@ -179,7 +182,7 @@ class Prover:
 
 
 def _check_timeout(timeout_s: float) -> None:
-    if not isinstance(timeout_s, (int, float)) or not timeout_s > 0:
+    if not isinstance(timeout_s, (int, float)) or not 0 < timeout_s < float("inf"):
         raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
 
 

@@ -116,7 +116,9 @@ class Z3Prover(Prover):
             return ProofAttempt(ProofStatus.NOT_PROVED, elapsed, _model_text(solver.model()))
         reason = solver.reason_unknown()
         if "timeout" in reason or "canceled" in reason or elapsed >= timeout_s:
-            return ProofAttempt(ProofStatus.TIMEOUT, elapsed, f"z3: {reason} at the {timeout_s:g}s limit")
+            # ``timeout_s`` is this direction's share of the call's budget; ``combine`` names the
+            # whole budget in the result's message
+            return ProofAttempt(ProofStatus.TIMEOUT, elapsed, f"z3: {reason} after {elapsed:.2f}s")
         return ProofAttempt(ProofStatus.GAVE_UP, elapsed, f"z3: {reason}")
 
 

@@ -49,9 +49,21 @@ _RELATIVE = {"who", "that", "which"}
 # determiners whose meaning is not "every": refuse rather than misread them as adjectives
 _UNCOVERED_DETERMINERS = {"most", "some", "many", "few", "several", "both", "any", "only", "none", "a", "an", "no", "not", "there"}
 _ARTICLES = {"a", "an"}
+# "Nothing is X", "Nobody chases the cat", "No one is X", "None of the cats are X", "No cat is X":
+# negated universals. Such a word is never an entity name ("Nothing" is not a constant).
+_NEGATIVE_PRONOUNS = {"nothing", "nobody", "noone", "no-one"}
+_QUANTIFIER_WORDS = _NEGATIVE_PRONOUNS | {
+    "none", "no", "anything", "anyone", "anybody", "somebody", "most", "some", "many", "few",
+    "several", "both", "any", "only", "there", "each", "every", "all", "neither", "either",
+}
+# contractions are expanded before reading ("isn't" -> "is not")
+_CONTRACTIONS = {
+    "isn't": "is not", "aren't": "are not", "doesn't": "does not", "don't": "do not",
+    "wasn't": "was not", "weren't": "were not", "can't": "cannot", "won't": "will not",
+}
 _FUNCTION_WORDS = {"the", "if", "then", "or", "not", "no", "a", "an"} | _INTRODUCE | _REFER | _QUANT
 _CONNECTIVES = {"and", "or", "then", ",", "<end>"}
-_SENTENCE_START_WORDS = _QUANT | _INTRODUCE | _REFER | {"if", "the"} | _DOMAIN
+_SENTENCE_START_WORDS = _QUANT | _INTRODUCE | _REFER | {"if", "the"} | _DOMAIN | _QUANTIFIER_WORDS
 
 
 def singular(word: str) -> str:
@@ -144,9 +156,18 @@ class _SentenceParser:
         body = sentence.strip()
         if body.endswith((".", "!")):
             body = body[:-1]
-        if not body or re.search(r"[^A-Za-z'\-,\s]", body):
+        if not body or re.search(r"[^A-Za-z'’\-,\s]", body):
             raise _Fail("unexpected characters")
-        self.toks = [_Tok(w.lower(), w) for w in _WORD.findall(body)]
+        words: list[str] = []
+        for w in _WORD.findall(body.replace("’", "'")):
+            expanded = _CONTRACTIONS.get(w.lower())
+            if expanded is not None:
+                words.extend(expanded.split())
+            elif "'" in w:
+                raise _Fail(f"cannot read the word {w!r} (possessives and contractions other than n't are not covered)")
+            else:
+                words.append(w)
+        self.toks = [_Tok(w.lower(), w) for w in words]
         self.toks.append(_Tok("<end>", "<end>"))
         self.i = 0
         self.lexicon = lexicon
@@ -338,6 +359,56 @@ class _SentenceParser:
             raise _Fail("a fact cannot talk about 'something'")
         return out
 
+    def negative(self) -> Formula:
+        """Nothing/Nobody/No one VP; None of the NOUNS VP; No MODIFIERS NOUN VP:
+        ``all x.(conditions -> -VP(x))`` (a negated universal, never a constant)."""
+        conds: list[Formula] = []
+        plural = False
+        if self.accept(*_NEGATIVE_PRONOUNS):
+            pass
+        elif self.tok.low == "no" and self.at(1).low in ("one", "body"):
+            self.i += 2
+        elif self.accept("none"):
+            self.expect("of")
+            self.expect("the")
+            plural = True
+            conds = self.noun_phrase(conds)
+        elif self.accept("no"):
+            conds = self.noun_phrase(conds)
+            plural = self.toks[self.i - 1].low != singular(self.toks[self.i - 1].low) or self.tok.low in _COPULA_PL | _AUX_PL
+        else:
+            raise _Fail("expected nothing, nobody, no one, none of or no")
+        self.var_used = True
+        body = self.vp(VAR, plural)
+        self.done()
+        if self.negation == "literal":
+            if not isinstance(body, Pred):
+                raise _Fail("a negated universal over a compound predicate needs classical negation")
+            negated = complement(body)
+        else:
+            negated = Not(body)
+        return Forall(VAR, Implies(conj(conds), negated) if conds else negated)
+
+    def noun_phrase(self, conds: list[Formula]) -> list[Formula]:
+        """MODIFIERS HEAD before a verb phrase, as conditions on x (people/things restrict nothing)."""
+        words: list[str] = []
+        while self.tok.low not in _COPULA_SG | _COPULA_PL | _AUX_PL | _AUX_SG | {"<end>"}:
+            t = self.take()
+            if t.low in (",", "and"):
+                continue
+            if t.low in _FUNCTION_WORDS or t.capital:
+                raise _Fail(f"{t.raw!r} cannot be part of a noun phrase")
+            words.append(t.low)
+            if len(words) > 1 and self.starts_vp(self.i):
+                break
+        if not words:
+            raise _Fail("expected a noun phrase")
+        head, modifiers = words[-1], words[:-1]
+        out = conds + [Pred(m, (VAR,)) for m in modifiers]
+        if head not in _DOMAIN:
+            out.append(Pred(singular(head), (VAR,)))
+        return out
+
     def generic(self) -> Formula:
         """[all|every|each] MODIFIERS HEAD [who VP {and VP}] VP."""
         self.accept(*_QUANT)
@@ -348,7 +419,7 @@ class _SentenceParser:
             t = self.take()
             if t.low in (",", "and"):
                 continue
-            if t.low in _FUNCTION_WORDS or (t.capital and self.i > 1):
+            if t.low in _FUNCTION_WORDS or t.low in _QUANTIFIER_WORDS or (t.capital and self.i > 1):
                 raise _Fail(f"{t.raw!r} cannot be part of a generic noun phrase")
             words.append(t.low)
             if len(words) > 1 and self.starts_vp(self.i) and self.tok.low not in _COPULA_SG | _COPULA_PL:
@@ -388,14 +459,23 @@ def translate_sentence(sentence: str, lexicon: Lexicon | None = None, *, negatio
     if not isinstance(sentence, str):
         raise TranslationError(repr(sentence), "not a string")
     lexicon = lexicon or Lexicon.from_sentences([sentence])
-    first = sentence.strip().split(" ", 1)[0].lower()
-    readings = ["rule"] if first == "if" else ["generic"] if first in _QUANT else ["facts", "generic"]
+    first = sentence.strip().split(" ", 1)[0].lower().rstrip(".,!")
+    if first == "if":
+        readings = ["rule"]
+    elif first in _QUANT:
+        readings = ["generic"]
+    elif first in _NEGATIVE_PRONOUNS | {"no", "none"}:
+        readings = ["negative"]
+    else:
+        readings = ["facts", "generic"]
     reasons: list[str] = []
     for reading in readings:
         try:
             parser = _SentenceParser(sentence, lexicon, negation)
             return getattr(parser, reading)()
         except _Fail as exc:
+            reasons.append(str(exc))
+        except ValueError as exc:  # a word that is no identifier, a formula too deep, ...
             reasons.append(str(exc))
     raise TranslationError(sentence, "not covered by the controlled-English grammar (" + "; ".join(reasons) + ")")
 

@@ -12,13 +12,13 @@ shards, so ``card.json`` and ``card.md`` are byte-for-byte reproducible. Definit
 * **Hardness ratio** per n, effort measure and percentile P: the pool is the stats samples of all
   buckets of that n, each bucket counted once per nominal ratio it covers (so the pool is uniform
   over the sweep's ratios). The hard set is the top ``ceil(|pool| (1 - P/100))`` by effort (ties
-  by pool order); the comparison set is the same number drawn uniformly without replacement from
-  the pool (seeded). Ratio = median(hard) / median(comparison); ``None`` if the latter is 0.
+  by pool order). Ratio = median(hard) / median(pool): the denominator is the median of the whole
+  pool (not of a random subsample, whose median at small n could make p75's ratio exceed p90's),
+  so the ratio is non-decreasing in P. ``None`` if the pool's median is 0.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 
@@ -73,15 +73,13 @@ def crossing(ratios: Sequence[float], psat: Sequence[float], weights: Sequence[f
     return None, f"P(SAT) >= 0.5 up to the largest ratio {ratios[-1]:.3f}"
 
 
-def hardness_ratio(pool: np.ndarray, percentile: float, seed_text: str) -> dict:
+def hardness_ratio(pool: np.ndarray, percentile: float) -> dict:
+    """Median effort of the top ``(100 - percentile)%`` of ``pool`` over the pool's median."""
     size = hard_keep_count(len(pool), percentile)
     order = np.argsort(-pool, kind="stable")
     hard = pool[order[:size]]
-    digest = hashlib.sha256(seed_text.encode()).digest()
-    rng = np.random.Generator(np.random.PCG64(int.from_bytes(digest[:16], "little")))
-    uniform = pool[rng.choice(len(pool), size, replace=False)]
-    mh, mu = float(np.median(hard)), float(np.median(uniform))
-    return {"size": int(size), "median_hard": mh, "median_uniform": mu, "ratio": (mh / mu) if mu > 0 else None}
+    mh, mp = float(np.median(hard)), float(np.median(pool))
+    return {"size": int(size), "pool": int(len(pool)), "median_hard": mh, "median_pool": mp, "ratio": (mh / mp) if mp > 0 else None}
 
 
 def build_card(config: NLSatConfig, config_digest: str, stats: list[dict], records_by_bucket: dict[str, list[dict]]) -> dict:
@@ -127,7 +125,7 @@ def build_card(config: NLSatConfig, config_digest: str, stats: list[dict], recor
         for name in ("conflicts", "decisions+propagations"):
             pool = np.concatenate([np.tile(_measures(s)[name], len(s["ratios"])) for s in group])
             hardness[name] = {
-                f"p{p}": hardness_ratio(pool, p, f"hardness|{config.seed}|{n}|{p}|{name}") for p in HARDNESS_PERCENTILES
+                f"p{p}": hardness_ratio(pool, p) for p in HARDNESS_PERCENTILES
             }
         recs = [r for b in group for r in records_by_bucket.get(b["bucket"], [])]
         per_n.append(
@@ -188,7 +186,7 @@ def card_markdown(card: dict) -> str:
         "## Phase transition and hardness per n",
         "",
         "P(SAT)=0.5 crossing: isotonic fit of P(SAT) vs m/n, linear interpolation. Hardness ratio: median effort of "
-        "the top (100-P)% of the pooled sweep / median of as many drawn uniformly over the sweep's ratios.",
+        "the top (100-P)% of the pooled sweep / median effort of the whole pool (the stats samples of every ratio).",
         "",
         "| n | crossing | conflicts p75 | p90 | p95 | dec+prop p75 | p90 | p95 | records (SAT) |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -198,18 +196,31 @@ def card_markdown(card: dict) -> str:
         cells = [_fmt(h[name][f"p{p}"]["ratio"]) for name in ("conflicts", "decisions+propagations") for p in HARDNESS_PERCENTILES]
         cross = _fmt(row["crossing_ratio"], 3) if row["crossing_ratio"] is not None else f"- ({row['crossing_note']})"
         lines.append(f"| {row['n']} | {cross} | " + " | ".join(cells) + f" | {row['records']} ({row['records_sat']}) |")
+    checked = sum(b["cross_checked"] for b in card["buckets"])
+    unknown = sum(b["z3_unknown"] for b in card["buckets"])
     lines += [
+        "",
+        "## Cross-check",
+        "",
+        f"{checked} labels re-checked with Z3 (fraction {cfg['cross_check']} of the labelled candidates), "
+        f"0 disagreements (a disagreement stops the run), {unknown} left undecided by Z3.",
         "",
         "## Buckets",
         "",
-        "| n | m | m/n | P(SAT) | samples | conflicts q50 | q90 | q95 | records SAT/UNSAT | shortfall | distinct/candidates |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "Hard threshold: the effort (" + card["effort_measure"] + ") a candidate had to exceed to be kept, per label "
+        "(the hard set's smallest effort; with the filter off every candidate counts).",
+        "",
+        "| n | m | m/n | P(SAT) | samples | conflicts q50 | q90 | q95 | records SAT/UNSAT | shortfall | distinct/candidates "
+        "| cross-checked | z3 unknown | hard threshold |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for b in card["buckets"]:
         q = b["sample_effort"]["conflicts"] or {}
+        thresholds = ", ".join(f"{'any' if k == 'None' else k} {_fmt(v, 1)}" for k, v in sorted(b["hard_threshold"].items())) or "-"
         lines.append(
             f"| {b['n']} | {b['m']} | {b['effective_ratio']:.3f} | {b['p_sat']:.3f} | {b['samples']} | "
             f"{_fmt(q.get('q50'), 1)} | {_fmt(q.get('q90'), 1)} | {_fmt(q.get('q95'), 1)} | "
-            f"{b['records_sat']}/{b['records_unsat']} | {b['shortfall']} | {b['distinct']}/{b['candidates']} |"
+            f"{b['records_sat']}/{b['records_unsat']} | {b['shortfall']} | {b['distinct']}/{b['candidates']} | "
+            f"{b['cross_checked']} | {b['z3_unknown']} | {thresholds} |"
         )
     return "\n".join(lines) + "\n"

@@ -29,7 +29,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthesis.errors import BucketFailedError, ConfigError, CrossCheckDisagreement, ResumeMismatchError, require
+from synthesis.errors import BucketFailedError, ConfigError, CrossCheckDisagreement, OutputError, ResumeMismatchError, require
 from synthesis.nlsat.bucket import BucketResult, compute_bucket
 from synthesis.nlsat.card import build_card, card_markdown, dumps
 from synthesis.nlsat.config import Bucket, NLSatConfig, RunOptions, config_hash
@@ -53,10 +53,13 @@ class RunSummary:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _prepare_out(config: NLSatConfig, vocabulary: Vocabulary, out: Path) -> str:
@@ -64,10 +67,17 @@ def _prepare_out(config: NLSatConfig, vocabulary: Vocabulary, out: Path) -> str:
     cfg_path = out / "config.json"
     if out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out} exists and is not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".nesy-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot create or write --out {out}: {exc.strerror or exc}") from None
     if cfg_path.exists():
         try:
-            previous = json.loads(cfg_path.read_text())
-        except json.JSONDecodeError as exc:
+            previous = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
             raise ResumeMismatchError(f"{cfg_path} is not valid JSON ({exc}); use a new --out") from None
         if previous.get("config_hash") != digest:
             raise ResumeMismatchError(

@@ -11,6 +11,10 @@ from synthesis.nlsat.selection import pool_needed, targets
 from synthesis.nlsat.vocabulary import Vocabulary, load_vocabulary
 
 MAX_VARS = 100_000
+#: Most clauses a formula may have, and the memory one chunk of formulas may take while sampling
+#: (``chunk_size * m * k`` int64 literals, about four arrays of that size alive at once).
+MAX_CLAUSES = 1_000_000
+CHUNK_MEMORY_BYTES = 2 * 1024**3
 
 
 def validate(config: NLSatConfig) -> tuple[list[Bucket], Vocabulary]:
@@ -37,8 +41,18 @@ def validate(config: NLSatConfig) -> tuple[list[Bucket], Vocabulary]:
         if float(r) <= 0:
             raise ConfigError(f"--ratio must be > 0, got {r}")
         for n in config.vars:
-            if clause_count(r, n) < 1:
+            m = clause_count(r, n)
+            if m < 1:
                 raise ConfigError(f"--ratio {r} with n = {n} gives round({r} * {n}) = 0 clauses")
+            if m > MAX_CLAUSES:
+                raise ConfigError(f"--ratio {r} with n = {n} gives m = {m} clauses; at most {MAX_CLAUSES} are supported")
+            need = 4 * 8 * config.chunk_size * m * config.k
+            if need > CHUNK_MEMORY_BYTES:
+                raise ConfigError(
+                    f"--ratio {r} with n = {n} (m = {m} clauses of {config.k} literals) needs about {need / 1024**3:.1f} GiB "
+                    f"per chunk of {config.chunk_size} formulas, above the {CHUNK_MEMORY_BYTES // 1024**3} GiB limit; "
+                    "lower --ratio, --vars or --stats-samples"
+                )
     if config.per_bucket < 1:
         raise ConfigError(f"--per-bucket must be at least 1, got {config.per_bucket}")
     if not 0 <= config.hard_percentile < 100:

@@ -68,7 +68,12 @@ def load_vocabulary(names_file: str | None = None, adjectives_file: str | None =
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"vocabulary file not found: {p}")
-        return p.read_text(encoding="utf-8"), str(p)
+        try:
+            return p.read_bytes().decode("utf-8"), str(p)
+        except OSError as exc:
+            raise ConfigError(f"cannot read vocabulary file {p}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"vocabulary file {p} is not UTF-8 text (byte {exc.start}: {exc.reason})") from None
 
     names_text, names_src = read(names_file, "names.txt")
     adj_text, adj_src = read(adjectives_file, "adjectives.txt")
