@@ -5,7 +5,7 @@ Prints, from one run:
 1. the median latency of one tactic step through ``CoqEnv.run_tac`` divided by the median of the
    fastest raw coqidetop client doing the same protocol work — Edit_at back, Add, Goal written
    in one pipelined batch, as ``CoqEnv`` does — for the same tactics, interleaved so machine
-   noise hits both alike (target: <= 1.15); the three-round-trip raw client is printed beside it;
+   noise hits all alike (target: <= 1.15); the three-round-trip raw client is printed beside it;
 2. the cost of moving to another branch of the search tree (replaying the path) at depths 1, 3
    and 6, against a step on the current branch;
 3. resident memory of one environment's coqidetop process, for a bare header and for Reals.
@@ -95,13 +95,13 @@ def tactic_overhead(rounds: int) -> tuple[float, float, float]:
             raw.step(root, tac)
             raw.step_pipelined(root, tac)
             env.run_tac(s0, tac)
+        sides = [("raw", raw_times), ("env", env_times), ("raw3", raw3_times)]
         for r in range(rounds):
-            # Blocks of the whole tactic list, rotating which side goes first, so that none
-            # always runs right after another's prover process was busy.
-            sides = [("raw", raw_times), ("env", env_times), ("raw3", raw3_times)]
-            sides = sides[r % 3 :] + sides[: r % 3]
-            for name, times in sides:
-                for tac in TACTICS:
+            # Interleaved step by step, rotating which side goes first, so that machine noise
+            # (another process waking up, a core slowing down) hits every side alike.
+            for i, tac in enumerate(TACTICS):
+                k = (r + i) % len(sides)
+                for name, times in sides[k:] + sides[:k]:
                     t = time.perf_counter()
                     if name == "raw":
                         raw.step_pipelined(root, tac)
@@ -202,7 +202,7 @@ def main() -> None:
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     env_med, raw_med, raw3_med = tactic_overhead(args.rounds)
     ratio = env_med / raw_med
-    print("\n## Tactic step latency (median over %d steps each, rotating blocks)" % (args.rounds * len(TACTICS)))
+    print("\n## Tactic step latency (median over %d steps each, interleaved step by step)" % (args.rounds * len(TACTICS)))
     print("| path | median ms |\n|---|---:|")
     print(f"| raw coqidetop, Edit_at + Add + Goal pipelined in one write (the baseline) | {raw_med * 1e3:.2f} |")
     print(f"| raw coqidetop, three round trips | {raw3_med * 1e3:.2f} |")

@@ -212,6 +212,7 @@ class CoqProcess:
                 shutil.rmtree(self._own_dir, ignore_errors=True)
             raise
         self._buf = b""
+        self._fd = self.proc.stdout.fileno()
         self.calls = 0
 
     def _spawn(self, exe: str, extra_args: tuple[str, ...], cwd: str | None) -> subprocess.Popen:
@@ -257,16 +258,19 @@ class CoqProcess:
         answers: list[xmlproto.Answer] = []
         interrupted = False
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        scanned = 0  # bytes of the buffer already searched for an answer's end
         while True:
-            end = xmlproto.find_answer_end(self._buf)
+            end = xmlproto.find_answer_end(self._buf, max(0, scanned - 8))
             if end >= 0:
                 chunk, self._buf = self._buf[:end], self._buf[end:]
+                scanned = 0
                 answers.append(xmlproto.parse_answer(chunk))
                 if len(answers) == len(xmls):
                     if interrupted:
                         raise CallTimedOut(answers)
                     return answers
                 continue
+            scanned = len(self._buf)
             wait = 1.0 if deadline is None else max(0.0, deadline - time.monotonic())
             ready = self._read(min(wait, 1.0))
             if ready:
@@ -280,8 +284,7 @@ class CoqProcess:
                 deadline = time.monotonic() + self.grace_s
 
     def _read(self, wait: float) -> bool:
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
+        fd = self._fd
         ready, _, _ = select.select([fd], [], [], wait)
         if not ready:
             if not self.alive():

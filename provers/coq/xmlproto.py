@@ -114,12 +114,23 @@ class Answer:
 _ADD_SID = re.compile(rb'<value val="good"><pair><state_id val="(\d+)"/>')
 
 
-def find_answer_end(buf: bytes) -> int:
-    """Index just past the first complete ``<value ...>...</value>`` in ``buf``, or -1."""
-    k = buf.find(b"</value>")
+_SELF_CLOSED_VALUE = re.compile(rb"<value[^>]*/>")
+
+
+def find_answer_end(buf: bytes, start: int = 0) -> int:
+    """Index just past the first complete ``<value ...>...</value>`` in ``buf``, or -1.
+
+    ``start``: where to begin looking (a reader that appends chunks need not rescan what it
+    already looked at; it passes a little before the old end, so a tag split across chunks is
+    still found).
+    """
+    k = buf.find(b"</value>", start)
     if k >= 0:
-        return k + len(b"</value>")
-    m = re.search(rb"<value[^>]*/>", buf)
+        return k + 8
+    v = buf.find(b"<value", max(0, start - 64))
+    if v < 0:  # the common case while feedback streams in: no value yet
+        return -1
+    m = _SELF_CLOSED_VALUE.search(buf, v)
     return m.end() if m else -1
 
 
@@ -203,16 +214,22 @@ class Goals:
     shelved: tuple[Goal, ...]
     given_up: tuple[Goal, ...]
 
-    @property
+    # Both are computed once per object: goals_of memoises Goals on the answer's bytes, so a
+    # state that recurs in a search is rendered once.
+    @cached_property
     def hidden(self) -> tuple[Goal, ...]:
         """Goals that are there but not in focus (hidden by bullets or braces, or shelved)."""
         return self.unfocused + self.shelved
+
+    @cached_property
+    def _text(self) -> str:
+        return render_goals(self.focused, self.hidden)
 
     def text(self) -> str:
         """The state as nesy shows it everywhere: what the environment hands to search and
         generators, and what tracing records for training (one rendering, so a model reads at
         proving time the text it was trained on)."""
-        return render_goals(self.focused, self.hidden)
+        return self._text
 
 
 _GOAL_ID = re.compile(rb"<goal><string>[^<]*</string>")
