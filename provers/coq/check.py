@@ -172,9 +172,9 @@ def check_proof(
         text = checked_file_text(theorem, vetted)
     except TheoremFileError as exc:
         return CheckResult(False, str(exc))
-    problem = _system_command(theorem.header) or _system_command(theorem.prelude)
-    if problem:
-        return CheckResult(False, problem)
+    refusal = _system_command(theorem.header) or _system_command(theorem.prelude)
+    if refusal:
+        return CheckResult(False, refusal)
     return _check_built(text, cfg)
 
 
@@ -310,7 +310,7 @@ def _coqchk(d: Path, cfg: CheckConfig, library_axioms_allowed: frozenset[str] | 
     among them (whole-file checks pass an empty set); otherwise they are not looked at (the
     assumption report of the checked proof decides).
     """
-    args = [a for a in _load_path_args(cfg.extra_args)]
+    args = _load_path_args(cfg.extra_args)
     code, out = _coq([_tool("coqchk"), "-silent", "-o", *args, *_lib(), "-norec", f"{_CHECK_LIBRARY}.P"], d, cfg)
     if code != 0:
         return f"coqchk rejected the compiled proof: {_why(code, out, cfg)}"
@@ -478,9 +478,9 @@ def _check_whole_file(text: str, path: str, cfg: CheckConfig) -> CheckResult:
     sentences, decls = declarations(text, path)
     if not decls:
         raise TheoremFileError(f"{path}: no Theorem/Lemma declaration to check")
-    problem = _system_command(text)
-    if problem:
-        return CheckResult(False, problem, scope="soundness")
+    refusal = _system_command(text)
+    if refusal:
+        return CheckResult(False, refusal, scope="soundness")
 
     def fail(message: str) -> CheckResult:
         return CheckResult(False, message, seconds=time.monotonic() - start, scope="soundness", stages=stages)
