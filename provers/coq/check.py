@@ -221,17 +221,10 @@ def _check_built(text: str, cfg: CheckConfig) -> CheckResult:
         if mismatch:
             return CheckResult(False, f"Coq reads the file as other sentences than nesy ran: {mismatch}", seconds=time.monotonic() - start, stages=stages)
         t0 = time.monotonic()
-        (d / "C.v").write_text(f"Require {_CHECK_LIBRARY}.P.\nPrint Assumptions {_CHECK_LIBRARY}.P.{TARGET_CONSTANT}.\n", encoding="utf-8")
-        code, out = _coq([_coqc(), "-q", *cfg.extra_args, *_lib(), "C.v"], d, cfg)
+        blocks = _print_assumptions(d, [TARGET_CONSTANT], cfg)
         stages["assumptions"] = time.monotonic() - t0
-        if code != 0:
-            return CheckResult(False, f"Print Assumptions failed: {_why(code, out, cfg)}", seconds=time.monotonic() - start, stages=stages)
-        try:
-            blocks = parse_assumptions(out)
-        except AssumptionReportError as exc:
-            return CheckResult(False, f"rejected: {exc}", seconds=time.monotonic() - start, stages=stages)
-        if len(blocks) != 1:
-            return CheckResult(False, f"could not read Print Assumptions output: {_tail(out)}", seconds=time.monotonic() - start, stages=stages)
+        if isinstance(blocks, str):
+            return CheckResult(False, blocks, seconds=time.monotonic() - start, stages=stages)
         if cfg.recheck:
             t0 = time.monotonic()
             verdict = _coqchk(d, cfg)
@@ -241,6 +234,25 @@ def _check_built(text: str, cfg: CheckConfig) -> CheckResult:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return _verdict({TARGET_CONSTANT: blocks[0]}, cfg, start, "statement", stages)
+
+
+def _print_assumptions(d: Path, names: list[str], cfg: CheckConfig) -> list[tuple[str, ...]] | str:
+    """``Print Assumptions`` of each constant of the compiled ``P``, read fail-closed; or why not.
+
+    Runs in a second file that only ``Require``s ``P`` (see module doc): one block per name.
+    """
+    queries = "\n".join(f"Print Assumptions {_CHECK_LIBRARY}.P.{n}." for n in names)
+    (d / "C.v").write_text(f"Require {_CHECK_LIBRARY}.P.\n{queries}\n", encoding="utf-8")
+    code, out = _coq([_coqc(), "-q", *cfg.extra_args, *_lib(), "C.v"], d, cfg)
+    if code != 0:
+        return f"Print Assumptions failed: {_why(code, out, cfg)}"
+    try:
+        blocks = parse_assumptions(out)
+    except AssumptionReportError as exc:
+        return f"rejected: {exc}"
+    if len(blocks) != len(names):
+        return f"could not read Print Assumptions output: {_tail(out)}"
+    return blocks
 
 
 def _verdict(per: dict[str, tuple[str, ...]], cfg: CheckConfig, start: float, scope: str, stages: dict[str, float]) -> CheckResult:
@@ -499,18 +511,10 @@ def _check_whole_file(text: str, path: str, cfg: CheckConfig) -> CheckResult:
         located = _locate_constants(d, names, cfg)
         if isinstance(located, str):
             return fail(located)
-        queries = "\n".join(f"Print Assumptions {_CHECK_LIBRARY}.P.{n}." for n in located)
-        (d / "C.v").write_text(f"Require {_CHECK_LIBRARY}.P.\n{queries}\n", encoding="utf-8")
-        code, out = _coq([_coqc(), "-q", *cfg.extra_args, *_lib(), "C.v"], d, cfg)
+        blocks = _print_assumptions(d, located, cfg)
         stages["assumptions"] = time.monotonic() - t0
-        if code != 0:
-            return fail(f"Print Assumptions failed: {_why(code, out, cfg)}")
-        try:
-            blocks = parse_assumptions(out)
-        except AssumptionReportError as exc:
-            return fail(f"rejected: {exc}")
-        if len(blocks) != len(located):
-            return fail(f"could not read Print Assumptions output: {_tail(out)}")
+        if isinstance(blocks, str):
+            return fail(blocks)
         result = _verdict(dict(zip(located, blocks)), cfg, start, "soundness", stages)
         if not result.ok:
             return result

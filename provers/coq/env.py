@@ -29,7 +29,7 @@ from types import TracebackType
 from provers.coq import xmlproto
 from provers.coq.pool import Lease, WarmPool
 from provers.coq.process import CallTimedOut, CoqProcess, ProcessDied, ProcessHung
-from provers.coq.sentences import SentenceError, check_tactic, split_sentences
+from provers.coq.sentences import SentenceError, check_tactic, is_bullet_or_brace, split_sentences
 from provers.errors import EnvCrashError, EnvInitError, EnvTimeoutError
 from provers.protocol import (
     EnvConfig,
@@ -393,7 +393,7 @@ class _Guard:
 
 def _without_terminator(sentence: str) -> str | None:
     """The sentence without what ends it (``.``, ``...``, a selector's ``{``); None for bullets and braces."""
-    if sentence in ("{", "}") or set(sentence) <= set("-+*"):
+    if is_bullet_or_brace(sentence):
         return None
     for end in ("...", ".", "{"):
         if sentence.endswith(end):

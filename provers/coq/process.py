@@ -133,20 +133,22 @@ def run_confined(cmd: list[str], cwd: str, timeout_s: float, limits: Limits | No
     try:
         out, _ = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
+        _kill_group(proc)
         out, _ = proc.communicate()
         return None, out.decode("utf-8", "replace")
     except BaseException:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        _kill_group(proc)
         proc.wait()
         raise
     return proc.returncode, out.decode("utf-8", "replace")
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group that ``proc`` leads (it was started in a session of its own)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
 
 
 class ProcessDied(Exception):
@@ -327,10 +329,7 @@ class CoqProcess:
     def kill(self) -> None:
         """Kill the whole process group and reap it. Safe to call twice."""
         if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
+            _kill_group(self.proc)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:  # pragma: no cover - the kernel did not reap it

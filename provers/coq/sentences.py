@@ -95,9 +95,16 @@ def split_sentences(text: str, *, allow_trailing: bool = False) -> list[Sentence
     return out
 
 
-# A goal selector before a brace ("2: {", "[H]: {", "all: {"); Coq reads comments as blanks, so
-# the prefix is matched with its comments blanked out ("1 (**) : {" is a selector too).
-_SELECTOR_BRACE_RE = re.compile(r"\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*")
+# A goal selector ("2:", "1-3, 5:", "[H]:", "all:", "!:", "par:"). Before a brace it ends a sentence
+# ("2: {"); Coq reads comments as blanks, so that prefix is matched with its comments blanked out
+# ("1 (**) : {" is a selector too).
+SELECTOR = r"\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*"
+_SELECTOR_BRACE_RE = re.compile(SELECTOR)
+
+
+def is_bullet_or_brace(text: str) -> bool:
+    """A sentence that is only a bullet (``-``, ``++``, ``***``) or a brace."""
+    return text in ("{", "}") or (bool(text) and set(text) <= set(_BULLET_CHARS))
 
 
 def _blank_comments(text: str) -> str:
@@ -173,7 +180,7 @@ DANGEROUS_VERNACULAR = frozenset(
 GIVE_UP_TACTICS = ("admit", "give_up")
 
 _GIVE_UP_RE = re.compile(r"(?<![\w'.])(admit|give_up)(?![\w'])")
-_SELECTOR_RE = re.compile(r"^\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*")
+_SELECTOR_RE = re.compile(SELECTOR)
 
 
 @dataclass(frozen=True)
@@ -219,7 +226,7 @@ def check_tactic(tactic: str) -> TacticCheck:
             return TacticCheck((), refused=f"malformed tactic: {exc}")
         if not body:
             continue
-        text = body if body.endswith(".") or body in ("{", "}") or set(body) <= set(_BULLET_CHARS) or body.endswith("{") else body + "."
+        text = body if body.endswith((".", "{")) or is_bullet_or_brace(body) else body + "."
         reason = _vernacular_reason(body)
         if reason:
             return TacticCheck((), refused=reason)
@@ -254,7 +261,7 @@ def _without_strings(text: str) -> str:
 
 
 def _vernacular_reason(body: str) -> str | None:
-    if set(body) <= set(_BULLET_CHARS) or body in ("{", "}"):
+    if is_bullet_or_brace(body):
         return None
     rest = body
     while True:  # "1: 2: tac" is a parse error in Coq, but never let a second selector hide a word

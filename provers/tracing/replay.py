@@ -31,7 +31,7 @@ from pathlib import Path
 
 from provers.coq import xmlproto
 from provers.coq.process import CallTimedOut, CoqProcess, ProcessDied, ProcessHung
-from provers.coq.sentences import SentenceError, split_sentences
+from provers.coq.sentences import SELECTOR, SentenceError, split_sentences
 from provers.protocol import Goal
 from provers.tracing.config import Library
 from provers.tracing.locate import TERM_KINDS, LocateCache
@@ -71,7 +71,7 @@ def is_tactic(sentence: str) -> bool:
     body = blank_comments(sentence).strip()
     if not body or set(body) <= set("-+*{} "):
         return False
-    body = re.sub(r"^(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:\s*", "", body)
+    body = re.sub("^" + SELECTOR, "", body)
     if body in ("{", "}"):
         return False
     word = re.match(r"[A-Za-z_][\w']*", body)
