@@ -29,7 +29,9 @@ from pathlib import Path
 from provers.coq.check import CheckConfig, check_proof
 from provers.coq.files import load_problem_set
 from provers.coq.sentences import check_tactic
-from provers.prove import ProveConfig, Status, prepare_theorem, prove_theorem
+from nesyrun.pool import Task
+from provers.evaluation.job import ProofWorker, prove_preset
+from provers.evaluation.rows import Status
 
 BUILTIN = Path(__file__).resolve().parent.parent / "provers" / "data" / "problems"
 
@@ -56,15 +58,17 @@ def main() -> None:
     if not shutil.which("coqchk"):
         raise SystemExit("coqchk not found: install Coq")
     print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    config = ProveConfig(tactic_timeout_s=5, theorem_budget_s=30, check=False)
+    config = prove_preset(tactic_timeout_s=5, theorem_budget_s=30, check=False, warm=False)
+    worker = ProofWorker(config)
     proofs = []
     for problem in load_problem_set(BUILTIN):
-        rec = prove_theorem(problem, config)
-        if rec.status is Status.UNCHECKED and rec.proof:
-            theorem = prepare_theorem(problem.theorem, config)
-            proofs.append((theorem, [s for t in rec.proof for s in check_tactic(t).sentences]))
+        row = worker.run(Task(problem.name, problem))
+        if row["status"] == Status.UNCHECKED.value and row["proof"]:
+            theorem = config.prepare(problem.theorem)
+            proofs.append((theorem, [s for t in row["proof"] for s in check_tactic(t).sentences]))
         if len(proofs) >= args.limit:
             break
+    worker.close()
     print(f"{len(proofs)} proofs found by the portfolio on the built-in set")
     variants = {
         "before": lambda t, s: before_check(t, s),

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from logic.datasets import load
     from logic.errors import ProverUnavailableError
-    from logic.provers import get_prover
+    from logic.solvers import get_prover
     from logic.translate.controlled import complement, translate_problem
 
     problems = load("proofwriter", args.data, args.split)[: args.limit]

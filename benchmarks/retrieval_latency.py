@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="minilm")
     ap.add_argument("--max-seq-len", type=int, default=64, help="tokens per text (the statements are short)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--cache-dir", help="embedding cache (default: $NESY_CACHE_DIR or ~/.cache/nesy)")
+    ap.add_argument("--cache-dir", help="embedding cache (default: $NESY_CACHE or ~/.cache/nesy)")
     ap.add_argument("--json", help="also write the results to this JSON file")
     args = ap.parse_args(argv)
 

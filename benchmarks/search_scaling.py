@@ -14,7 +14,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from functools import partial
 from pathlib import Path
 
@@ -35,14 +34,14 @@ def main() -> int:
 
     import ray
 
-    from provers.distributed import PoolConfig, ResultLog, Task, run_pool
+    from nesyrun.pool import PoolConfig, ResultLog, Task, run_pool
     from provers.evaluation.data import load_minif2f
-    from provers.evaluation.job import EvalConfig, EvalWorker
+    from provers.evaluation.job import ProofJobConfig, ProofWorker
     from provers.generators.base import GeneratorConfig
     from provers.search.result import SearchBudget
 
     problems = load_minif2f(args.data, args.split)[args.offset : args.offset + args.limit]
-    config = EvalConfig(
+    config = ProofJobConfig(
         budget=SearchBudget(time_s=args.time, num_candidates=8, tactic_timeout_s=args.tactic_timeout),
         generator=GeneratorConfig(spec=args.generator),
         check=True,
@@ -56,7 +55,7 @@ def main() -> int:
         for workers in (1, 2):
             with tempfile.TemporaryDirectory() as tmp:
                 log = ResultLog(Path(tmp) / "r.jsonl")
-                stats = run_pool([Task(p.name, p) for p in problems], partial(EvalWorker, config), PoolConfig(workers=workers, use_ray=True), log)
+                stats = run_pool([Task(p.name, p) for p in problems], partial(ProofWorker, config), PoolConfig(workers=workers, use_ray=True), log)
                 rows = log.rows()
             proved = sum(r["status"] == "proved" for r in rows)
             timeouts = sum(r.get("stop_reasons", [""])[0] == "time" for r in rows)

@@ -34,7 +34,7 @@ from provers import EnvConfig, Theorem
 from provers.coq.env import CoqEnv
 from provers.coq.files import declarations, load_problem_set, theorem_from_text
 from provers.coq.pool import WarmPool
-from provers.prove import ProveConfig, prepare_theorem, warm_order
+from provers.coq.backend import prepare
 
 REPO = Path(__file__).resolve().parent.parent
 MINIF2F = Path(os.environ.get("NESY_SHARED_DATA", REPO.parent / "shared" / "data")) / "minif2f-rocq" / "valid"
@@ -67,8 +67,7 @@ def spread(items: list, n: int) -> list:
 
 
 def minif2f_theorems(path: Path) -> list[Theorem]:
-    cfg = ProveConfig()
-    return [prepare_theorem(p.theorem, cfg) for p in load_problem_set(path) if p.theorem is not None]
+    return [prepare(p.theorem) for p in load_problem_set(path) if p.theorem is not None]
 
 
 def bench_minif2f(theorems: list[Theorem], sample: int) -> dict[str, list[float]]:
@@ -130,7 +129,7 @@ def bench_stdlib(path: Path, sample: int) -> dict[str, list[float]]:
 def bench_job(theorems: list[Theorem], n: int) -> tuple[dict[str, list[float]], Counter]:
     out: dict[str, list[float]] = {"cold": [], "pool, as a job meets them": []}
     kinds: Counter = Counter()
-    job = warm_order(theorems, theorem_of=lambda t: t)[:n]
+    job = sorted(theorems, key=lambda t: t.header)[:n]  # as the Coq backend orders a job
     with WarmPool() as pool:
         for thm in job:  # interleaved: cold, then the pool's start of the same theorem
             try:

@@ -173,10 +173,10 @@ def main() -> int:
     figures = {
         "files": result.files,
         "failed_files": len(result.failed),
-        "premises": result.premises,
-        "theorems": result.theorems,
-        "tactics": result.tactics,
-        "tactics_with_premises": result.tactics_with_premises,
+        "premises": result.dataset.premises,
+        "theorems": result.dataset.theorems,
+        "tactics": result.dataset.tactics,
+        "tactics_with_premises": result.dataset.tactics_with_premises,
         "sentences": sentences,
         "wall_s": round(wall, 1),
         "tactics_per_s": round(result.tactics_traced_now / wall, 1),
@@ -193,8 +193,8 @@ def main() -> int:
     }
     print(f"nesy trace on {config.library.root} with {args.workers} workers "
           f"(load average before {load_before[0]:.1f}, after {load_after[0]:.1f}, {os.cpu_count()} CPUs)")
-    print(f"  files {result.files} (failed {len(result.failed)}), premises {result.premises}, "
-          f"theorems {result.theorems}, tactics {result.tactics} ({result.tactics_with_premises} with premises)")
+    print(f"  files {result.files} (failed {len(result.failed)}), premises {result.dataset.premises}, "
+          f"theorems {result.dataset.theorems}, tactics {result.dataset.tactics} ({result.dataset.tactics_with_premises} with premises)")
     print(f"  wall {wall:.1f}s ({wall / 60:.1f} min; target < 30 min: {'met' if wall < 1800 else 'NOT met'}), "
           f"{figures['tactics_per_s']} tactics/s, {figures['sentences_per_s']} sentences/s")
     print(f"  peak memory: process tree {figures['peak_rss_tree_mb']} MB, largest coqidetop "

@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from logic.datasets import load
     from logic.evaluation import _vote
-    from logic.provers import get_prover
+    from logic.solvers import get_prover
     from logic.translate.llm import Translation
     from logic.translate.seq2seq import Seq2SeqTranslator, is_seq2seq_dir
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from logic.errors import DataError, UnknownBackendError
-from logic.provers.base import Answer
+from logic.solvers.base import Answer
 from logic.translate.controlled import split_sentences
 
 

@@ -26,8 +26,8 @@ from pathlib import Path
 from logic.datasets import Problem, load
 from logic.errors import DataError, LogicError, ParseError, TranslationError
 from logic.parsing import parse
-from logic.provers import get_prover
-from logic.provers.base import Answer, EntailmentResult, ErrorStage
+from logic.solvers import get_prover
+from logic.solvers.base import Answer, EntailmentResult, ErrorStage
 from logic.translate.llm import LLMConfig, LLMTranslator, Translation, TranslationFailure
 
 ANSWERS = (Answer.TRUE, Answer.FALSE, Answer.UNKNOWN)

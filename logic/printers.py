@@ -11,7 +11,7 @@ a problem, so that a name used with two arities or kinds (FOLIO has ``Pred(x)`` 
   functions ``f_<name>``, constants ``c_<name>`` and variables ``V<name>``.
 
 The nesy syntax itself is ``str(formula)`` (see ``logic.syntax``); Z3 terms are built in
-``logic.provers.z3_backend``.
+``logic.solvers.z3_backend``.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from logic.syntax import (
     Exists,
     Forall,
     Formula,
-    Func,
     Iff,
     Implies,
     Not,

@@ -14,7 +14,7 @@ bound by an enclosing quantifier is a ``Var``, any other name in term position i
 so an open formula ``P(x)`` prints fine but parses back with ``x`` as a constant.
 
 Backend printers live next to their backends (``logic.printers``: Prover9, TPTP; Z3 terms are
-built in ``logic.provers.z3_backend``).
+built in ``logic.solvers.z3_backend``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The ``nesy`` command line: one entry point over provers/, retrieval/, synthesis/ and logic/.
 
-Each package contributes its subcommands through a ``cli`` module exposing
-``register(commands: Commands)``. Those modules must be cheap to import (argparse set-up only):
+Every ``argparse`` line lives here, in :mod:`nesy.commands`: one module per area exposing
+``register(commands: Commands)``. The packages below never import ``nesy`` (import-linter
+contracts in pyproject.toml). Command modules must be cheap to import (argparse set-up only):
 heavy work and heavy imports happen inside the ``run`` functions they register.
 
 A ``run`` function takes the parsed ``argparse.Namespace`` and returns an exit code. Library
@@ -16,8 +17,15 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-# Packages that contribute commands. Order decides the order in ``nesy --help``.
-COMMAND_MODULES = ("provers.cli", "retrieval.cli", "synthesis.cli", "logic.cli")
+# Command modules. Order decides the order in ``nesy --help``.
+COMMAND_MODULES = (
+    "nesy.commands.prove",  # nesy prove, nesy check
+    "nesy.commands.search",  # nesy eval minif2f, nesy train tactics
+    "nesy.commands.trace",  # nesy trace
+    "nesy.commands.retrieval",  # nesy index, retrieve, train retriever, eval retrieval
+    "nesy.commands.synthesis",  # nesy synth nlsat
+    "nesy.commands.logic",  # nesy eval proofwriter|folio|prontoqa, nesy train translator
+)
 
 # Subcommand groups shared by several packages (``nesy eval minif2f``, ``nesy eval folio``, ...).
 GROUPS = {
@@ -69,6 +77,8 @@ def user_error_types() -> tuple[type[BaseException], ...]:
         ("retrieval.errors", "RetrievalError"),
         ("synthesis.errors", "SynthesisError"),
         ("logic.errors", "LogicError"),
+        ("nesyrun.errors", "RunError"),
+        ("nesyrun.openai_client", "EndpointError"),
         ("nesy.errors", "UsageError"),
     ):
         try:
@@ -95,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name == module_name:
-                continue  # that package has no commands yet
+                continue
             raise
         module.register(commands)
     return parser

@@ -53,6 +53,36 @@ class Theorem:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """One item of a problem set: a theorem read from ``file``, or the reason it could not be read
+    (``theorem is None``, ``error`` says why: the job writes an error row and goes on)."""
+
+    name: str
+    file: str
+    theorem: Theorem | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Verdict of a backend's kernel check. ``ok`` iff every stage accepted.
+
+    ``scope`` says what an ``ok`` means: ``"statement"`` -- a proof of the problem's own statement
+    resting only on allowed axioms; ``"soundness"`` -- a whole file whose every constant rests only
+    on allowed axioms (no problem to compare the statement with).
+    """
+
+    ok: bool
+    message: str
+    axioms: tuple[str, ...] = ()
+    disallowed: tuple[str, ...] = ()
+    seconds: float = 0.0
+    per_theorem: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    scope: str = "statement"
+    stages: dict[str, float] = field(default_factory=dict, compare=False)  # seconds per stage
+
+
+@dataclass(frozen=True)
 class Hypothesis:
     """One hypothesis line of a goal: ``names : type`` or ``name := body : type``."""
 

@@ -16,7 +16,7 @@ A dataset directory holds::
 pairs, as in LeanDojo Benchmark 4, whose published files these readers read unchanged.
 
 Readers turn every malformed line into a :class:`~retrieval.errors.DatasetFormatError` naming the
-file and line. Writers go through :mod:`retrieval._files`, so no half-written file is ever left;
+file and line. Writers go through :mod:`nesyrun.files`, so no half-written file is ever left;
 :func:`write_layout` additionally marks the directory ``.incomplete`` until every file is in
 place, and readers refuse a directory carrying that marker. This module only reads and writes
 the format: building a dataset (checking the corpus, computing the splits) is
@@ -30,9 +30,9 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from retrieval._files import atomic_writer, sha256_file
+from nesyrun.files import atomic_writer, sha256_file
 from retrieval.errors import DatasetFormatError, IncompleteDatasetError
 
 SPLIT_NAMES = ("random", "novel_premises")

@@ -11,22 +11,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
-from retrieval._files import atomic_write_bytes, atomic_write_text
+from nesyrun.files import atomic_write_bytes, atomic_write_text
+from nesyrun.cache import cache_dir
 from retrieval.corpus import PremiseCorpus
 from retrieval.encoder import DenseEncoder
 from retrieval.text import TEXT_FORMAT, premise_text
 
 
 def default_cache_dir() -> Path:
-    """``$NESY_CACHE_DIR/retrieval/embeddings``, else ``~/.cache/nesy/retrieval/embeddings``."""
-    base = os.environ.get("NESY_CACHE_DIR")
-    root = Path(base).expanduser() if base else Path.home() / ".cache" / "nesy"
-    return root / "retrieval" / "embeddings"
+    """``$NESY_CACHE/retrieval/embeddings`` (default ``~/.cache/nesy/retrieval/embeddings``)."""
+    return cache_dir("retrieval", "embeddings")
 
 
 def cache_key(encoder: DenseEncoder, corpus: PremiseCorpus) -> str:

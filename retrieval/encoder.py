@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import _deps
-from retrieval._files import sha256_file
+from nesyrun.extras import require
+from retrieval.errors import MissingExtraError
+from nesyrun.files import sha256_file
 from retrieval.errors import ModelNotFoundError
 
 CHECKPOINT_META = "nesy_retriever.json"
@@ -102,8 +103,8 @@ class DenseEncoder:
     """A transformers encoder producing L2-normalised mean-pooled embeddings (float32)."""
 
     def __init__(self, config: EncoderConfig = EncoderConfig()) -> None:
-        torch = _deps.torch()
-        transformers = _deps.transformers()
+        torch = require("torch", "ml", error=MissingExtraError)
+        transformers = require("transformers", "ml", error=MissingExtraError)
         self.config = config
         self.model_dir = resolve_model_dir(config.model)
         meta = read_checkpoint_meta(self.model_dir)

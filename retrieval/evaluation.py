@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval._files import atomic_writer
+from nesyrun.files import atomic_writer
 from retrieval.corpus import PremiseCorpus
 from retrieval.metrics import RetrievalMetrics, aggregate, recall_at_k, reciprocal_rank
 from retrieval.queries import RetrievalQuery

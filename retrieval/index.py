@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import _deps
-from retrieval._files import atomic_write_bytes, atomic_write_text, sha256_file
+from nesyrun.extras import require
+from retrieval.errors import MissingExtraError
+from nesyrun.files import atomic_write_bytes, atomic_write_text, sha256_file
 from retrieval.errors import EmptyCorpusError, IndexCorruptError, IndexMismatchError, UnknownNameError
 
 INDEX_FILE = "index.faiss"
@@ -114,7 +115,7 @@ class PremiseIndex:
     def build(cls, embeddings: np.ndarray, *, corpus_digest: str, model_id: str,
               config: IndexConfig = IndexConfig()) -> PremiseIndex:
         """Index ``embeddings`` (rows = corpus indices, unit vectors)."""
-        faiss = _deps.faiss()
+        faiss = require("faiss", "ml", error=MissingExtraError)
         emb = np.ascontiguousarray(embeddings, dtype=np.float32)
         if emb.ndim != 2 or emb.shape[0] == 0:
             raise EmptyCorpusError(f"cannot build an index from embeddings of shape {emb.shape}")
@@ -135,7 +136,7 @@ class PremiseIndex:
 
         ``candidates`` (sorted corpus indices) restricts every query of the batch to that set.
         """
-        faiss = _deps.faiss()
+        faiss = require("faiss", "ml", error=MissingExtraError)
         q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         k = max(1, min(k, self.size))
         if candidates is None:
@@ -166,7 +167,7 @@ class PremiseIndex:
 
     def save(self, directory: str | Path) -> Path:
         """Write ``index.faiss`` then ``manifest.json`` into ``directory`` (see module docstring)."""
-        faiss = _deps.faiss()
+        faiss = require("faiss", "ml", error=MissingExtraError)
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         (d / MANIFEST_FILE).unlink(missing_ok=True)
@@ -192,7 +193,7 @@ class PremiseIndex:
 
         Raises IndexCorruptError (missing/partial/corrupt files) or IndexMismatchError.
         """
-        faiss = _deps.faiss()
+        faiss = require("faiss", "ml", error=MissingExtraError)
         d = Path(directory)
         man_path, idx_path = d / MANIFEST_FILE, d / INDEX_FILE
         if not d.is_dir():

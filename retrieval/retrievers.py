@@ -15,7 +15,8 @@ from typing import Protocol
 
 import numpy as np
 
-from retrieval import _deps
+from nesyrun.extras import require
+from retrieval.errors import MissingExtraError
 from retrieval.corpus import PremiseCorpus
 from retrieval.dataset import Pos
 from retrieval.encoder import DenseEncoder
@@ -77,7 +78,7 @@ class BM25Retriever:
     name = "bm25"
 
     def __init__(self, corpus: PremiseCorpus, config: BM25Config = BM25Config()) -> None:
-        rank_bm25 = _deps.rank_bm25()
+        rank_bm25 = require("rank_bm25", "ml", error=MissingExtraError)
         self.corpus = corpus
         self.config = config
         docs = [bm25_tokens(premise_text(p)) or ["<empty>"] for p in corpus.premises]

@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import _deps
+from nesyrun.extras import require
+from retrieval.errors import MissingExtraError
 from retrieval.corpus import PremiseCorpus
 from retrieval.dataset import TracedTheorem
 from retrieval.encoder import CHECKPOINT_META, DenseEncoder, EncoderConfig
@@ -179,8 +180,8 @@ def train_retriever(
 
     Raises TrainingError when the theorems yield no (state, premise) pair.
     """
-    torch = _deps.torch()
-    transformers = _deps.transformers()
+    torch = require("torch", "ml", error=MissingExtraError)
+    transformers = require("transformers", "ml", error=MissingExtraError)
     from tqdm import tqdm
 
     pairs = _pairs(corpus, train_theorems)

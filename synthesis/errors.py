@@ -30,12 +30,8 @@ class ConfigError(SynthesisError, ValueError):
 
 
 class MissingExtraError(SynthesisError, ImportError):
-    """An optional dependency is missing; the message names the ``pip install`` to run."""
-
-    def __init__(self, module: str, extra: str) -> None:
-        super().__init__(f"{module} is not installed: pip install 'nesy[{extra}]'")
-        self.module = module
-        self.extra = extra
+    """An optional dependency is missing; the message names the ``pip install`` to run
+    (raised through :func:`nesyrun.extras.require`)."""
 
 
 class ResumeMismatchError(SynthesisError):
@@ -60,13 +56,3 @@ class CrossCheckDisagreement(SynthesisError):
     def __init__(self, message: str, path: Path | None = None) -> None:
         super().__init__(message)
         self.path = path
-
-
-def require(module: str, extra: str):
-    """Import an optional module by name, or raise :class:`MissingExtraError` naming the extra."""
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise MissingExtraError(module, extra) from exc

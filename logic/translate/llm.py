@@ -38,7 +38,7 @@ from pathlib import Path
 
 from logic.errors import LogicError, MissingDependencyError, ModelError, ParseError, UnknownBackendError
 from logic.parsing import parse
-from logic.provers.base import ErrorStage
+from logic.solvers.base import ErrorStage
 from logic.syntax import Formula
 
 STOP = "### End"

@@ -8,7 +8,7 @@ import importlib.util
 from pathlib import Path
 
 from logic.errors import MissingDependencyError, ModelError
-from logic.paths import cache_dir
+from nesyrun.cache import cache_dir
 
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from logic.errors import DataError, LogicError, MissingDependencyError, ModelError, ParseError, TranslationError
 from logic.parsing import parse
-from logic.provers.base import ErrorStage
+from logic.solvers.base import ErrorStage
 
 PREFIX = {"folio": "folio: ", "proofwriter": "rule: ", "prontoqa": "rule: ", "nlsat": "rule: "}
 

@@ -44,14 +44,13 @@ from __future__ import annotations
 import re
 import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provers.coq.files import _DECL_RE, TheoremFileError, declarations, read_source, theorem_from_text
-from provers.coq.process import Limits, private_tempdir, run_confined
+from provers.coq.process import Limits, coq_tool, private_tempdir, run_confined
 from provers.coq.sentences import SentenceError, check_tactic, split_sentences, strip_comments
-from provers.errors import MissingDependencyError
-from provers.protocol import Theorem
+from provers.protocol import CheckResult, Theorem
 
 # Axioms used by Coq's own Reals library (Print Assumptions on e.g. Rtopology.compact_P3 or
 # sqrt lemmas shows them), as printed when the checked file is Required without Import.
@@ -98,38 +97,12 @@ class CheckConfig:
     extra_args: tuple[str, ...] = ()  # load-path flags (-R/-Q/-I) for coqc and coqchk
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """Verdict of the kernel check. ``ok`` iff every stage accepted.
-
-    ``scope`` says what an ``ok`` means: ``"statement"`` — a proof of the problem's own statement
-    resting only on allowed axioms; ``"soundness"`` — a whole file whose every constant rests only
-    on allowed axioms (no problem to compare the statement with).
-    """
-
-    ok: bool
-    message: str
-    axioms: tuple[str, ...] = ()
-    disallowed: tuple[str, ...] = ()
-    seconds: float = 0.0
-    per_theorem: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
-    scope: str = "statement"
-    stages: dict[str, float] = field(default_factory=dict, compare=False)  # seconds per stage
-
-
 class AssumptionReportError(ValueError):
     """Coq's assumption report holds a line the reader does not recognise (fail closed)."""
 
 
 def _coqc() -> str:
-    return _tool("coqc")
-
-
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if not path:
-        raise MissingDependencyError(f"{name} not found on PATH: install Coq (Debian: apt-get install -y coq libcoq-stdlib)")
-    return path
+    return coq_tool("coqc")
 
 
 def _config(config: CheckConfig | None, timeout_s: float | None, allowed_axioms: frozenset[str] | None, extra_args: tuple[str, ...] | None) -> CheckConfig:
@@ -323,7 +296,7 @@ def _coqchk(d: Path, cfg: CheckConfig, library_axioms_allowed: frozenset[str] | 
     assumption report of the checked proof decides).
     """
     args = _load_path_args(cfg.extra_args)
-    code, out = _coq([_tool("coqchk"), "-silent", "-o", *args, *_lib(), "-norec", f"{_CHECK_LIBRARY}.P"], d, cfg)
+    code, out = _coq([coq_tool("coqchk"), "-silent", "-o", *args, *_lib(), "-norec", f"{_CHECK_LIBRARY}.P"], d, cfg)
     if code != 0:
         return f"coqchk rejected the compiled proof: {_why(code, out, cfg)}"
     try:

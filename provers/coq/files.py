@@ -14,9 +14,9 @@ from pathlib import Path
 
 from provers.coq.sentences import SentenceError, split_sentences, strip_comments
 from provers.errors import InputError
-from provers.protocol import Theorem
+from provers.protocol import Problem, Theorem
 
-THEOREM_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Example")
+THEOREM_KEYWORDS = ("Theorem", "Lemma", "Fact", "Remark", "Corollary", "Proposition", "Property", "Example")  # the one list (tracing too)
 _DECL_RE = re.compile(
     r"^(?:#\[[^\]]*\]\s*)?(?:(?:Local|Global|Polymorphic|Monomorphic|Program)\s+)*"
     rf"({'|'.join(THEOREM_KEYWORDS)})\s+([A-Za-z_][\w']*)"
@@ -86,20 +86,7 @@ def load_theorem(path: str | Path, name: str | None = None) -> Theorem:
     return theorem_from_text(read_source(path), str(path), name)
 
 
-@dataclass(frozen=True)
-class ProblemFile:
-    """A problem of a problem set: its theorem, or why the file could not be read."""
-
-    path: Path
-    theorem: Theorem | None
-    error: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.theorem.name if self.theorem else self.path.stem
-
-
-def load_problem_set(path: str | Path) -> list[ProblemFile]:
+def load_problem_set(path: str | Path) -> list[Problem]:
     """Every ``.v`` file of a directory (sorted by name), or one file; unreadable ones carry an error."""
     p = Path(path)
     if p.is_file():
@@ -113,7 +100,8 @@ def load_problem_set(path: str | Path) -> list[ProblemFile]:
     out = []
     for f in files:
         try:
-            out.append(ProblemFile(f, load_theorem(f)))
+            theorem = load_theorem(f)
+            out.append(Problem(theorem.name, str(f), theorem))
         except TheoremFileError as exc:
-            out.append(ProblemFile(f, None, str(exc)))
+            out.append(Problem(f.stem, str(f), None, str(exc)))
     return out

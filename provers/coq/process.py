@@ -171,14 +171,21 @@ class CallTimedOut(Exception):
         super().__init__(answers if isinstance(answers, str) else "interrupted at the time limit")
 
 
-def find_coqidetop() -> str:
-    for name in COQIDETOP_NAMES:
+COQ_INSTALL_HINT = "install Coq (Debian: apt-get install -y coq libcoq-stdlib)"
+
+
+def coq_tool(*names: str) -> str:
+    """The path of the first of ``names`` (``coqc``, ``coqchk``, ``coqdep``, ...) on PATH, or
+    :class:`MissingDependencyError` saying how to install Coq. The one place nesy looks for Coq."""
+    for name in names:
         path = shutil.which(name)
         if path:
             return path
-    raise MissingDependencyError(
-        "coqidetop not found on PATH: install Coq (Debian: apt-get install -y coq libcoq-stdlib)"
-    )
+    raise MissingDependencyError(f"{names[0]} not found on PATH: {COQ_INSTALL_HINT}")
+
+
+def find_coqidetop() -> str:
+    return coq_tool(*COQIDETOP_NAMES)
 
 
 _PATH_FLAGS = ("-R", "-Q", "-I", "-include", "-load-vernac-source", "-l", "-topfile")

@@ -1,114 +1,77 @@
-"""Reading miniF2F in its two public layouts.
+"""Reading a benchmark split through the backend that proves it (miniF2F in both public layouts).
 
 * **minif2f-rocq** (LLM4Rocq/miniF2F-rocq): ``<root>/{valid,test}/<name>.v``, one theorem per file
-  ending in ``Proof. Admitted.``; read with :func:`provers.coq.files.load_problem_set`.
-* **minif2f-lean4** (yangky11/miniF2F-lean4): ``<root>/MiniF2F/{Valid,Test}/<name>.lean``, each an
-  ``import Mathlib`` header and one ``theorem <name> ... := by sorry``. The statement is cut before
-  ``:=``; the Lean backend (LeanDojo) also needs the repository URL and commit to locate it.
+  ending in ``Proof. Admitted.`` (Coq backend).
+* **minif2f-lean4** (yangky11/miniF2F-lean4): ``<root>/MiniF2F/{Valid,Test}/<name>.lean`` (Lean
+  backend; ``lean_repo``/``lean_commit`` locate it for LeanDojo).
 
-Either way the result is a list of :class:`Problem` sorted by name; a file that cannot be read is a
-problem with an ``error`` (it becomes an error row, not a crash).
+The layout is the backend's business (:attr:`provers.backend.Backend.load_split`); this module
+only finds the data and says clearly when a directory holds another backend's files. The result is
+a list of :class:`provers.protocol.Problem` sorted by name; an unreadable file is a problem with an
+``error`` (it becomes an error row, not a crash).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import os
 from pathlib import Path
 
 from provers.errors import InputError
-from provers.protocol import Theorem
-from provers.registry import canonical_name
+from provers.protocol import Problem
+from provers.registry import backend_names, load_backend
 
 SPLITS = ("valid", "test")
 
 
 class DatasetError(InputError):
-    """A miniF2F path that is not in either layout, or a split that is missing."""
+    """A benchmark path in no known layout, another backend's files, or a missing split."""
 
 
-@dataclass(frozen=True)
-class Problem:
-    name: str
-    file: str
-    theorem: Theorem | None
-    error: str | None = None
+def builtin_problems() -> Path:
+    """nesy's built-in problem set (34 Coq lemmas over nat, Z, R, lists and logic)."""
+    return Path(__file__).resolve().parents[1] / "data" / "problems"
 
 
-def default_data_dir(backend: str) -> Path:
-    """``../shared/data/minif2f-rocq`` (Coq) or ``minif2f-lean4`` (Lean) beside the checkout."""
-    import os
-
-    base = Path(os.environ.get("NESY_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-    return base / ("minif2f-rocq" if canonical_name(backend) == "coq" else "minif2f-lean4")
+def shared_data_dir() -> Path:
+    """``$NESY_SHARED_DATA``, else ``../shared/data`` beside the checkout."""
+    return Path(os.environ.get("NESY_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
-def detect_layout(root: Path) -> str:
-    """``"rocq"`` or ``"lean4"``; :class:`DatasetError` when ``root`` is neither."""
-    if (root / "valid").is_dir() or (root / "test").is_dir():
-        return "rocq"
-    if (root / "MiniF2F").is_dir():
-        return "lean4"
-    if root.is_dir() and any(root.glob("*.v")):
-        return "rocq-flat"
-    raise DatasetError(f"{root}: not a miniF2F checkout (expected valid/ and test/ with .v files, or MiniF2F/Valid and MiniF2F/Test with .lean files)")
+def default_data_dir(backend: str, benchmark: str = "minif2f") -> Path:
+    """Where ``benchmark`` lives for ``backend`` under the shared data directory."""
+    b = load_backend(backend)
+    if benchmark not in b.benchmark_dirs:
+        raise DatasetError(f"the {b.name} backend has no default location for {benchmark}; pass --data PATH")
+    return shared_data_dir() / b.benchmark_dirs[benchmark]
 
 
-def load_minif2f(root: str | Path, split: str, *, backend: str = "coq", lean_repo: str | None = None, lean_commit: str | None = None) -> list[Problem]:
-    """The problems of ``split`` under ``root`` (see the module doc)."""
+def _owner(root: Path) -> str | None:
+    """The backend whose problem files ``root`` holds (by file suffix), if any."""
+    suffixes = {load_backend(n).problem_suffix: n for n in backend_names()}
+    for f in root.rglob("*"):
+        if f.suffix in suffixes:
+            return suffixes[f.suffix]
+    return None
+
+
+def load_minif2f(root: str | Path, split: str, *, backend: str = "coq", **options) -> list[Problem]:
+    """The problems of ``split`` under ``root``, read by ``backend`` (see the module doc)."""
     root = Path(root).expanduser()
     if not root.exists():
         raise DatasetError(f"{root}: no such directory (pass --data PATH to a miniF2F checkout)")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a directory (pass --data PATH to a miniF2F checkout)")
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
-    layout = detect_layout(root)
-    name = canonical_name(backend)
-    if layout.startswith("rocq") and name != "coq":
-        raise DatasetError(f"{root} holds Coq (.v) files but the backend is {name}; use --backend coq")
-    if layout == "lean4" and name != "lean":
-        raise DatasetError(f"{root} holds Lean files but the backend is {name}; use --backend lean")
-    if layout == "rocq":
-        return _load_rocq(root / split)
-    if layout == "rocq-flat":
-        return _load_rocq(root)
-    return _load_lean(root, split, lean_repo, lean_commit)
-
-
-def _load_rocq(directory: Path) -> list[Problem]:
-    from provers.coq.files import load_problem_set
-
-    if not directory.is_dir():
-        raise DatasetError(f"{directory}: split directory missing")
-    return [Problem(p.name, str(p.path), p.theorem, p.error) for p in load_problem_set(directory)]
-
-
-_LEAN_DECL = re.compile(r"^(theorem|lemma)\s+([^\s(:{\[]+)", re.MULTILINE)
-
-
-def parse_lean_file(text: str, path: str, *, repo: str | None = None, commit: str | None = None, rel_path: str | None = None) -> Theorem:
-    m = _LEAN_DECL.search(text)
-    if not m:
-        raise DatasetError(f"{path}: no theorem declaration")
-    header = text[: m.start()].rstrip()
-    rest = text[m.start():]
-    cut = rest.rfind(":=")
-    if cut < 0:
-        raise DatasetError(f"{path}: the statement of {m.group(2)} has no ':='")
-    statement = rest[:cut].rstrip() + " :="
-    line = text.count("\n", 0, m.start()) + 1
-    return Theorem(m.group(2), statement, header, file_path=rel_path or path, line=line, repo_url=repo, commit=commit)
-
-
-def _load_lean(root: Path, split: str, repo: str | None, commit: str | None) -> list[Problem]:
-    directory = root / "MiniF2F" / split.capitalize()
-    if not directory.is_dir():
-        raise DatasetError(f"{directory}: split directory missing")
-    out = []
-    for f in sorted(directory.glob("*.lean")):
-        rel = str(f.relative_to(root))
-        try:
-            thm = parse_lean_file(f.read_text(encoding="utf-8"), str(f), repo=repo, commit=commit, rel_path=rel)
-            out.append(Problem(thm.name, str(f), thm))
-        except (DatasetError, UnicodeDecodeError) as exc:
-            out.append(Problem(f.stem, str(f), None, str(exc)))
-    return sorted(out, key=lambda p: p.name)
+    b = load_backend(backend)
+    owner = _owner(root)
+    if owner is None:
+        raise DatasetError(f"{root}: not a miniF2F checkout (no problem files of any backend: {', '.join(backend_names())})")
+    if owner != b.name:
+        raise DatasetError(f"{root} holds {owner} files ({load_backend(owner).problem_suffix}) but the backend is {b.name}; use --backend {owner}")
+    try:
+        return b.load_split(root, split, options)
+    except DatasetError:
+        raise
+    except InputError as exc:
+        raise DatasetError(str(exc)) from exc

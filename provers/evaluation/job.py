@@ -1,95 +1,151 @@
-"""The miniF2F evaluation job: one row per theorem, on one process or a Ray actor pool.
+"""The one engine for proof jobs: one row per theorem, on this process, threads or Ray actors.
 
-For each theorem an :class:`EvalWorker` starts the backend's environment (Coq: with
-``From Coq Require Import Lia Lra Psatz.`` added after the header, as ``nesy prove`` does), runs
-``attempts`` independent best-first searches, or draws ``attempts`` whole proofs, and kernel-checks
-every distinct proof found with a fresh prover (:func:`provers.verify.verify_proof`). Only checked
-proofs count: ``successes[i]`` is True when attempt i found a proof that passed the check.
+Every proof job -- ``nesy prove`` (the ``portfolio`` search: automation tactics in turn from the
+initial state, stop at the first kernel-checked proof), ``nesy eval minif2f`` (best-first search
+or whole-proof sampling with any generator) -- is a :class:`ProofJobConfig` run by
+:func:`run_proof_job` on :func:`nesyrun.pool.run_pool`. For each theorem a :class:`ProofWorker`
+starts the backend's environment (on its warm pool when the backend has one), runs ``attempts``
+searches or draws, and kernel-checks every distinct proof found with the backend's fresh check.
+Only checked proofs count: ``successes[i]`` is True when attempt i found a proof that passed.
 
-Row statuses (:class:`provers.prove.Status`): ``proved`` (at least one checked proof),
-``failed`` (none within the budget), ``not_elaborated`` (the statement does not elaborate on this
-prover: reported, not counted as a prover failure), ``check_failed`` (found proofs were all
-refused by the kernel check), ``error`` (unreadable file, generator failure, prover crash).
+Rows (:class:`provers.evaluation.rows.ProofRow`) stream to ``OUT/results.jsonl`` (a rerun skips
+the names already there); each proved theorem's proof file goes to ``OUT/proofs/``; the summary
+to ``OUT/summary.json``.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import statistics
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
-from provers.distributed import PoolConfig, PoolStats, ResultLog, Task, run_pool
+from nesyrun.files import atomic_write_text
+from nesyrun.pool import PoolConfig, PoolStats, ResultLog, Task, run_pool
 from provers.errors import EnvError, EnvInitError, InputError, ProverError
-from provers.evaluation.data import Problem
-from provers.evaluation.metrics import coverage_curve, fit_power_law
+from provers.evaluation.rows import ProofRow, Status, error_row, summarize
 from provers.generators.base import GeneratorConfig, GeneratorError, TacticGenerator
-from provers.prove import ProveConfig, Status, new_warm_pool, prepare_theorem, warm_order
-from provers.protocol import EnvConfig, Theorem
-from provers.registry import canonical_name, get_backend
+from provers.protocol import EnvConfig, Problem, Theorem
+from provers.registry import canonical_name, load_backend
 from provers.search.best_first import best_first_search, sample_proofs
+from provers.search.closers import try_closers
 from provers.search.result import SearchBudget, SearchStatus
+
+SEARCHES = ("best-first", "sample", "portfolio")
 
 
 @dataclass(frozen=True)
-class EvalConfig:
-    """Everything one evaluation run needs; one of these per generator compared."""
+class ProofJobConfig:
+    """Everything one proof job needs (one of these per generator compared).
+
+    ``search``: ``best-first``, ``sample`` (whole proofs from the generator) or ``portfolio``
+    (``tactics``, else the backend's portfolio, tried in turn on the initial state; no generator).
+    ``budget.time_s`` bounds one attempt. ``hammer``/``tactic_imports``: what the backend adds
+    after each header for its automation. ``warm``: start theorems on a warm pool of provers.
+    """
 
     backend: str = "coq"
-    search: str = "best-first"  # or "sample"
+    search: str = "best-first"
     attempts: int = 1
     budget: SearchBudget = field(default_factory=SearchBudget)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    tactics: tuple[str, ...] = ()
+    hammer: bool = False
+    tactic_imports: bool = True
     check: bool = True
     check_timeout_s: float = 120.0
-    warm: bool = True  # Coq: each worker keeps warm processes keyed by header (provers.coq.pool)
+    warm: bool = True
     warm_budget_mib: float = 2048.0
+    extra_args: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.search not in ("best-first", "sample"):
-            raise InputError(f"search must be 'best-first' or 'sample', not {self.search!r}")
+        if self.search not in SEARCHES:
+            raise InputError(f"search must be one of {', '.join(SEARCHES)}, not {self.search!r}")
         if self.attempts < 1:
             raise InputError("attempts must be at least 1")
+        if self.check_timeout_s <= 0:
+            raise InputError("the kernel check's timeout must be positive")
+        if self.warm_budget_mib < 0:
+            raise InputError("the warm pool's memory budget must be at least 0 MiB")
         canonical_name(self.backend)
 
+    @property
+    def label(self) -> str:
+        """What the rows' ``generator`` field says."""
+        if self.search == "portfolio":
+            return f"portfolio({len(self.closers())})"
+        return self.generator.spec
 
-class EvalWorker:
-    """Proves one theorem per :meth:`run` call; owns its generator, its warm pool and, per theorem, its environment."""
+    def closers(self) -> tuple[str, ...]:
+        return self.tactics or load_backend(self.backend).portfolio(self.hammer)
 
-    def __init__(self, config: EvalConfig, generator: TacticGenerator | None = None) -> None:
-        from provers.generators.registry import build_generator
+    def prepare(self, theorem: Theorem) -> Theorem:
+        return load_backend(self.backend).prepare(theorem, hammer=self.hammer, tactic_imports=self.tactic_imports)
 
+
+def prove_preset(*, backend: str = "coq", tactics: tuple[str, ...] = (), tactic_timeout_s: float = 10.0, theorem_budget_s: float = 60.0,
+                 **options) -> ProofJobConfig:
+    """``nesy prove``: the automation portfolio tried in turn on each theorem, first checked proof wins."""
+    budget = SearchBudget(time_s=theorem_budget_s, tactic_timeout_s=tactic_timeout_s)
+    return ProofJobConfig(backend=backend, search="portfolio", tactics=tactics, budget=budget, **options)
+
+
+class ProofWorker:
+    """Proves one theorem per :meth:`run` call; owns its generator and warm pool (unless given a
+    shared one) and, per theorem, its environment."""
+
+    def __init__(self, config: ProofJobConfig, generator: TacticGenerator | None = None, warm_pool=None) -> None:
         self.config = config
-        self.generator = generator if generator is not None else build_generator(config.generator)
-        self.pool = new_warm_pool(ProveConfig(backend=config.backend, warm=config.warm, warm_budget_mib=config.warm_budget_mib))
+        self.backend = load_backend(config.backend)
+        if config.search == "portfolio":
+            self.generator = None
+        elif generator is not None:
+            self.generator = generator
+        else:
+            from provers.generators.registry import build_generator
+
+            self.generator = build_generator(config.generator)
+        self._own_pool = warm_pool is None
+        self.pool = warm_pool if warm_pool is not None else self.backend.pool(config.warm, config.warm_budget_mib)
+
+    @property
+    def label(self) -> str:
+        return self.config.label if self.generator is None else self.generator.name
 
     def close(self) -> None:
-        self.generator.close()
-        if self.pool is not None:
+        if self.generator is not None:
+            self.generator.close()
+        if self.pool is not None and self._own_pool:
             self.pool.close()
 
     def run(self, task: Task) -> dict:
         problem: Problem = task.payload
         start = time.monotonic()
-        base = {"name": problem.name, "file": problem.file, "generator": self.generator.name, "search": self.config.search, "worker_pid": os.getpid()}
+        base = {"name": problem.name, "file": problem.file, "generator": self.label, "search": self.config.search, "worker_pid": os.getpid()}
         if problem.theorem is None:
-            return {**base, "status": Status.ERROR.value, "message": problem.error or "unreadable problem", "wall_s": 0.0}
-        theorem = prepare_theorem(problem.theorem, ProveConfig(backend=self.config.backend))
-        env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s)
-        backend = get_backend(self.config.backend)
+            return ProofRow(**base, status=Status.ERROR, message=problem.error or "unreadable problem").to_json()
+        theorem = self.config.prepare(problem.theorem)
+        env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s, extra_args=self.config.extra_args)
+        env_obj = self.backend.env(theorem, env_config, pool=self.pool) if self.pool is not None else self.backend.env(theorem, env_config)
         started: dict = {}
+
+        def row(status: Status, message: str, **more) -> dict:
+            return ProofRow(**base, status=status, message=message[:1000], wall_s=time.monotonic() - start, **started, **more).to_json()
+
         try:
-            with backend(theorem, env_config, pool=self.pool) if self.pool is not None else backend(theorem, env_config) as (env, init):
+            with env_obj as (env, init):
                 started = {"start": getattr(env, "warm_start", "cold"), "start_s": round(time.monotonic() - start, 4)}
                 body = self._attempts(env, init, theorem)
         except EnvInitError as exc:
-            return {**base, "status": Status.NOT_ELABORATED.value, "message": str(exc)[:1000], "wall_s": time.monotonic() - start}
+            return row(Status.NOT_ELABORATED, str(exc))
         except GeneratorError as exc:
-            return {**base, "status": Status.ERROR.value, "message": f"generator failed: {exc}"[:1000], "wall_s": time.monotonic() - start}
+            return row(Status.ERROR, f"generator failed: {exc}")
         except (EnvError, ProverError) as exc:
-            return {**base, "status": Status.ERROR.value, "message": f"{type(exc).__name__}: {exc}"[:1000], "wall_s": time.monotonic() - start}
-        return {**base, **body, **started, "wall_s": time.monotonic() - start}
+            return row(Status.ERROR, f"{type(exc).__name__}: {exc}")
+        return ProofRow(**base, **body, **started, wall_s=time.monotonic() - start).to_json()
 
     def _attempts(self, env, init, theorem: Theorem) -> dict:
         cfg = self.config
@@ -103,7 +159,7 @@ class EvalWorker:
                     verdicts[proof] = (True, "not checked (--no-check)")
                 else:
                     t0 = time.monotonic()
-                    v = _verify(cfg.backend, theorem, list(proof), cfg.check_timeout_s)
+                    v = self.backend.check(theorem, list(proof), timeout_s=cfg.check_timeout_s)
                     check_s += time.monotonic() - t0
                     verdicts[proof] = (v.ok, v.message)
             return verdicts[proof][0]
@@ -115,7 +171,22 @@ class EvalWorker:
         proved_nodes: int | None = None
         stops: list[str] = []
         messages: list[str] = []
-        if cfg.search == "best-first":
+        tried: tuple[dict, ...] = ()
+        if cfg.search == "portfolio":
+            for _ in range(cfg.attempts):
+                r = try_closers(env, init, cfg.closers(), cfg.budget)
+                env_s += r.env_s
+                tactics += r.tactics_run
+                nodes += r.tactics_run
+                stops.append(r.stop_reason.value)
+                tried = tuple(a.to_json() for a in r.attempts)
+                ok = r.proof is not None and verified(r.proof)
+                if r.proof is not None:
+                    found.append(r.proof)
+                if ok and proved_nodes is None:
+                    proved_nodes = r.tactics_run
+                successes.append(ok)
+        elif cfg.search == "best-first":
             for _ in range(cfg.attempts):
                 r = best_first_search(env, init, self.generator, cfg.budget)
                 model_s += r.model_s
@@ -146,19 +217,19 @@ class EvalWorker:
                 proved_nodes = successes.index(True) + 1  # samples drawn until the first checked proof
         good = [p for p in found if verdicts.get(p, (False, ""))[0]]
         if good:  # without the kernel check a found proof is reported, never counted as proved
-            status, proof = (Status.PROVED if cfg.check else Status.UNCHECKED), list(good[0])
+            status, proof = (Status.PROVED if cfg.check else Status.UNCHECKED), good[0]
         elif found:
-            status, proof = Status.CHECK_FAILED, list(found[0])
+            status, proof = Status.CHECK_FAILED, found[0]
         else:
             status, proof = Status.FAILED, None
-        checks = [m for p, (_, m) in verdicts.items() if (proof and tuple(proof) == p)]
         return {
-            "status": status.value,
+            "status": status,
             "proof": proof,
+            "check": verdicts[proof][1] if proof in verdicts else "",
             "attempts": cfg.attempts,
             "samples": len(successes),
             "correct": sum(successes),
-            "successes": successes,
+            "successes": tuple(successes),
             "nodes_total": nodes,
             "nodes_expanded": expanded,
             "nodes_to_proof": proved_nodes,
@@ -166,132 +237,74 @@ class EvalWorker:
             "model_s": round(model_s, 4),
             "env_s": round(env_s, 4),
             "check_s": round(check_s, 4),
-            "stop_reasons": stops,
-            "check": checks[0] if checks else "",
+            "stop_reasons": tuple(stops),
             "message": "; ".join(messages)[:500],
+            "tried": tried,
         }
 
 
-def _verify(backend: str, theorem: Theorem, tactics: list[str], timeout_s: float):
-    from provers.verify import verify_proof
-
-    return verify_proof(backend, theorem, tactics, timeout_s=timeout_s)
-
-
-def _error_row(config: EvalConfig, generator_name: str):
-    def make(task: Task, message: str) -> dict:
-        p: Problem = task.payload
-        return {"name": p.name, "file": p.file, "generator": generator_name, "search": config.search, "status": Status.ERROR.value, "message": message}
-
-    return make
-
-
-def run_eval(
+def run_proof_job(
     problems: list[Problem],
-    config: EvalConfig,
+    config: ProofJobConfig,
     out_dir: Path,
     pool: PoolConfig,
     *,
-    on_row=None,
+    on_row: Callable[[dict], None] | None = None,
+    generator: TacticGenerator | None = None,
 ) -> tuple[list[dict], PoolStats]:
-    """Evaluate ``config`` on ``problems``; stream rows to ``out_dir/results.jsonl`` (resumable).
+    """Run ``config`` on ``problems``; stream rows to ``out_dir/results.jsonl`` (resumable); write
+    each proved theorem's proof file to ``out_dir/proofs/`` and the summary to ``out_dir/summary.json``.
 
     Returns the rows of these problems (including ones from earlier runs) and the pool's stats.
-    Proofs of proved Coq theorems are also written to ``out_dir/proofs/<name>.v``.
+    ``generator``: an already-built generator (in-process runs only: tests, notebooks).
     """
-    from functools import partial
-
+    backend = load_backend(config.backend)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = ResultLog(out_dir / "results.jsonl")
     by_name = {p.name: p for p in problems}
+    if len(by_name) != len(problems):
+        dup = sorted({p.name for p in problems if sum(q.name == p.name for q in problems) > 1})[:5]
+        raise InputError(f"two problems share a name: {', '.join(dup)} (rows are keyed by theorem name)")
 
     def written(row: dict) -> None:
-        if row.get("status") == Status.PROVED.value and row.get("proof") and canonical_name(config.backend) == "coq":
-            _write_proof(out_dir, by_name[row["name"]], row["proof"], config)
+        if row.get("status") == Status.PROVED.value and row.get("proof"):
+            write_proof_file(out_dir, backend, config, by_name[row["name"]], row["proof"])
         if on_row:
             on_row(row)
 
-    ordered = warm_order(problems) if config.warm and canonical_name(config.backend) == "coq" else problems
-    tasks = [Task(p.name, p) for p in ordered]
-    stats = run_pool(tasks, partial(EvalWorker, config), pool, log, on_row=written, error_row=_error_row(config, config.generator.spec))
+    shared = None
+    if pool.kind == "threads":
+        shared = backend.pool(config.warm, config.warm_budget_mib)  # one warm pool for the threads of this process
+    factory = partial(ProofWorker, config, generator, shared)
+    label = config.label
+
+    def make_error(task: Task, message: str) -> dict:
+        p: Problem = task.payload
+        return error_row(p.name, p.file, message, generator=label, search=config.search)
+
+    ordered = backend.order(list(problems)) if config.warm else list(problems)
+    try:
+        stats = run_pool([Task(p.name, p) for p in ordered], factory, pool, log, on_row=written, error_row=make_error)
+    finally:
+        if shared is not None:
+            shared.close()
     rows = [r for r in log.rows() if r["name"] in by_name]
+    summary = summarize(rows, config.attempts)
+    summary["config"] = json.loads(json.dumps(asdict(config), default=str))
+    summary["pool"] = asdict(stats)
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return rows, stats
 
 
-def _write_proof(out_dir: Path, problem: Problem, proof: list[str], config: EvalConfig) -> None:
-    from provers.coq.check import proof_file_text
-    from provers.coq.sentences import check_tactic
-
+def write_proof_file(out_dir: Path, backend, config: ProofJobConfig, problem: Problem, proof: list[str]) -> Path | None:
+    """``out_dir/proofs/<name><suffix>``: the problem's header and statement with the proof (what
+    ``nesy check --problem`` accepts)."""
     if problem.theorem is None:
-        return
-    theorem = prepare_theorem(problem.theorem, ProveConfig(backend=config.backend))
-    sentences = [s for t in proof for s in check_tactic(t).sentences]
-    (out_dir / "proofs").mkdir(exist_ok=True)
-    (out_dir / "proofs" / f"{problem.name}.v").write_text(proof_file_text(theorem, sentences), encoding="utf-8")
+        return None
+    path = out_dir / "proofs" / f"{problem.name}{backend.problem_suffix}"
+    atomic_write_text(path, backend.proof_file(config.prepare(problem.theorem), proof))
+    return path
 
 
-def summarize(rows: list[dict], attempts: int) -> dict:
-    """Pass rate, pass@k (unbiased, k = 1..attempts), time and nodes per proved theorem."""
-    counts = {s.value: 0 for s in Status}
-    for r in rows:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    elaborated = [r for r in rows if r["status"] not in (Status.NOT_ELABORATED.value, Status.ERROR.value)]
-    proved = [r for r in rows if r["status"] == Status.PROVED.value]
-    # A theorem whose sampling stopped early (time budget) counts its missing samples as failures.
-    pairs = [(attempts, min(attempts, int(r.get("correct", 0)))) for r in elaborated]
-    curve = coverage_curve(pairs, attempts) if elaborated else []
-    fit = fit_power_law(list(range(1, attempts + 1)), curve) if curve else None
-
-    def stat(values: list[float]) -> dict | None:
-        return {"mean": statistics.fmean(values), "median": statistics.median(values)} if values else None
-
-    return {
-        "total": len(rows),
-        "counts": counts,
-        "elaborated": len(elaborated),
-        "proved": len(proved),
-        "pass_rate": len(proved) / len(elaborated) if elaborated else 0.0,
-        "pass_rate_all": len(proved) / len(rows) if rows else 0.0,
-        "pass_at_k": {str(k): v for k, v in enumerate(curve, start=1)},
-        "power_law_fit": asdict(fit) if fit else None,
-        "seconds_per_proved": stat([r["wall_s"] for r in proved]),
-        "nodes_per_proved": stat([r["nodes_to_proof"] for r in proved if r.get("nodes_to_proof") is not None]),
-        "model_s_total": sum(r.get("model_s", 0.0) for r in rows),
-        "env_s_total": sum(r.get("env_s", 0.0) for r in rows),
-        "check_s_total": sum(r.get("check_s", 0.0) for r in rows),
-        "wall_s_total": sum(r.get("wall_s", 0.0) for r in rows),
-    }
-
-
-def summary_markdown(results: dict[str, dict], title: str) -> str:
-    """One table comparing the summaries of several generators (``label -> summary``)."""
-    lines = [
-        f"# {title}",
-        "",
-        "| generator | theorems | elaborated | proved | failed | check failed | not elaborated | errors | pass rate | pass@1 | s/proved (mean) | nodes/proved (mean) | model s | prover s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for label, s in results.items():
-        c = s["counts"]
-        spp = f"{s['seconds_per_proved']['mean']:.1f}" if s["seconds_per_proved"] else "-"
-        npp = f"{s['nodes_per_proved']['mean']:.1f}" if s["nodes_per_proved"] else "-"
-        p1 = s["pass_at_k"].get("1")
-        lines.append(
-            f"| `{label}` | {s['total']} | {s['elaborated']} | {s['proved']} | {c['failed']} | {c['check_failed']} | {c['not_elaborated']} | {c['error']} "
-            f"| {100 * s['pass_rate']:.1f}% | {100 * p1:.1f}% | {spp} | {npp} | {s['model_s_total']:.0f} | {s['env_s_total']:.0f} |"
-            if p1 is not None
-            else f"| `{label}` | {s['total']} | 0 | 0 | - | - | {c['not_elaborated']} | {c['error']} | - | - | - | - | - | - |"
-        )
-    for label, s in results.items():
-        if len(s["pass_at_k"]) > 1:
-            ks = list(s["pass_at_k"])
-            lines += ["", f"pass@k for `{label}`: " + ", ".join(f"k={k}: {100 * s['pass_at_k'][k]:.1f}%" for k in ks)]
-            if s["power_law_fit"]:
-                f = s["power_law_fit"]
-                lines.append(f"fit: coverage ≈ exp({f['a']:.4f} · k^{f['b']:.4f}) ({f['points']} points)")
-    lines.append("")
-    return "\n".join(lines)
-
-
-def with_generator(config: EvalConfig, spec: str) -> EvalConfig:
+def with_generator(config: ProofJobConfig, spec: str) -> ProofJobConfig:
     return replace(config, generator=replace(config.generator, spec=spec))

@@ -1,6 +1,6 @@
 """Tactic generators behind one interface: ``generate(state, k) -> [(tactic, logprob)]``.
 
-:mod:`~provers.generators.base` (interface, config, errors), :mod:`~provers.generators.symbolic`
+:mod:`~provers.generators.base` (interface, config, errors), :mod:`~provers.generators.portfolio`
 (the automation portfolio), :mod:`~provers.generators.hf` (transformers models),
 :mod:`~provers.generators.openai_api` (completion endpoints), :mod:`~provers.generators.mix`,
 :mod:`~provers.generators.registry` (specs by name), :mod:`~provers.generators.training` (a small

@@ -23,7 +23,7 @@ ALIASES = {"transformers": "hf", "huggingface": "hf", "vllm": "openai", "symboli
 
 
 def _portfolio(arg: str, config: GeneratorConfig) -> TacticGenerator:
-    from provers.generators.symbolic import PortfolioGenerator
+    from provers.generators.portfolio import PortfolioGenerator
 
     tactics = tuple(t.strip() for t in arg.split(";;") if t.strip()) if arg else None
     return PortfolioGenerator(tactics, backend=config.backend)

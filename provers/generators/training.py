@@ -21,21 +21,17 @@ Weights go to a cache directory (``$NESY_CACHE`` or ``~/.cache/nesy``), never in
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from nesyrun.cache import cache_dir
 from provers.generators.hf import CAUSAL_PROMPT, PROMPT_FILE, import_transformers
 from provers.protocol import EnvConfig, ProofFinished, TacticState, Theorem
 
 LEMMA_HEADER = "Require Import Arith ZArith Reals Lia Lra Psatz.\nOpen Scope R_scope."
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("NESY_CACHE", Path.home() / ".cache" / "nesy")).expanduser()
 
 
 def default_model_dir(name: str = "tactic-gpt-tiny") -> Path:

@@ -10,13 +10,12 @@ and coqc's message; the others go on.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from provers.errors import MissingDependencyError
+from provers.coq.process import coq_tool
 from provers.tracing.config import Library, TraceInputError
 
 
@@ -28,18 +27,11 @@ class CompileResult:
     failed: dict[str, str]
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if not path:
-        raise MissingDependencyError(f"{name} not found on PATH: install Coq (Debian: apt-get install -y coq libcoq-stdlib)")
-    return path
-
-
 def dependencies(library: Library, files: list[Path]) -> dict[str, set[str]]:
     """Relative path -> relative paths (of ``files``) it requires, from ``coqdep``."""
     rels = {library.rel(f) for f in files}
     proc = subprocess.run(
-        [_tool("coqdep"), *library.load_args(), *[str(f) for f in files]],
+        [coq_tool("coqdep"), *library.load_args(), *[str(f) for f in files]],
         capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0 and not proc.stdout:
@@ -98,7 +90,7 @@ def compile_library(library: Library, files: list[Path], timeout_s: float = 600.
     """Compile every file with coqc in dependency order (skipping up-to-date ``.vo`` files)."""
     deps = dependencies(library, files)
     order = topological_order(deps)
-    coqc = _tool("coqc")
+    coqc = coq_tool("coqc")
     failed: dict[str, str] = {}
     for rel in order:
         src = library.root / rel

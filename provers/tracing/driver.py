@@ -26,7 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from nesyrun.extras import require
+from nesyrun.pool import map_unordered
+from provers.coq.process import coq_tool
 from provers.errors import MissingDependencyError
+from provers.tracing.assemble import AssemblyStats
 from provers.tracing.config import TraceConfig, TraceInputError
 from provers.tracing.records import FileError, FileStats, FileTrace, trace_from_json, trace_to_json
 
@@ -49,15 +53,12 @@ class FileOutcome:
 
 @dataclass(frozen=True)
 class TraceResult:
+    """What a tracing run did: the dataset's counts (``dataset``) and this run's own."""
+
     out: Path
-    files: int
+    files: int  # source files of the library (``dataset.files`` counts the traced ones)
     failed: tuple[tuple[str, str], ...]  # (path, error description)
-    premises: int
-    theorems: int
-    tactics: int
-    tactics_with_premises: int
-    names_resolved: int
-    names_outside: int
+    dataset: AssemblyStats
     traced_now: int  # files traced in this run (the rest came from the cache)
     tactics_traced_now: int
     trace_seconds: float  # sum of per-file replay times of the files traced now
@@ -67,10 +68,7 @@ class TraceResult:
 
 
 def coq_version() -> str:
-    try:
-        out = subprocess.run(["coqc", "--version"], capture_output=True, text=True, timeout=60).stdout
-    except FileNotFoundError as exc:
-        raise MissingDependencyError("coqc not found on PATH: install Coq (Debian: apt-get install -y coq libcoq-stdlib)") from exc
+    out = subprocess.run([coq_tool("coqc"), "--version"], capture_output=True, text=True, timeout=60).stdout
     return out.strip().splitlines()[0] if out.strip() else "unknown"
 
 
@@ -93,7 +91,7 @@ def load_cached(out: Path, rel: str, key: str) -> FileTrace | None:
 def trace_one(config: TraceConfig, rel: str, key: str) -> dict:
     """Replay one file, store its trace atomically, return a small outcome dict (Ray-friendly)."""
     from provers.tracing.replay import replay_file
-    from retrieval._files import atomic_write_text
+    from nesyrun.files import atomic_write_text
 
     trace = replay_file(config.library, rel, key, config.sentence_timeout_s)
     atomic_write_text(trace_path(config.out, rel), json.dumps(trace_to_json(trace), ensure_ascii=False))
@@ -177,7 +175,7 @@ def run_trace(
             on_file(FileOutcome(**outcome))
     traced_now = [traces[r] for r, _ in todo if r in traces]
     # errors.jsonl and the dataset
-    from retrieval._files import atomic_writer
+    from nesyrun.files import atomic_writer
 
     failed: list[tuple[str, str]] = []
     with atomic_writer(out / ERRORS_FILE) as fh:
@@ -209,16 +207,14 @@ def run_trace(
                   "failed_files": len(failed)},
     )
     result = TraceResult(
-        out=out, files=len(rels), failed=tuple(failed), premises=stats.premises, theorems=stats.theorems,
-        tactics=stats.tactics, tactics_with_premises=stats.tactics_with_premises,
-        names_resolved=stats.names_resolved, names_outside=stats.names_outside,
+        out=out, files=len(rels), failed=tuple(failed), dataset=stats,
         traced_now=len(traced_now), tactics_traced_now=sum(t.num_tactics for t in traced_now),
         trace_seconds=round(sum(t.stats.seconds for t in traced_now), 2),
         wall_seconds=round(time.monotonic() - t0, 2),
         peak_rss_bytes=max([peak] + [t.stats.peak_rss_bytes for t in good]),
         part_sizes=summary.part_sizes,
     )
-    from retrieval._files import atomic_write_text
+    from nesyrun.files import atomic_write_text
 
     atomic_write_text(out / SUMMARY_FILE, summary_markdown(result, lib.root))
     return result
@@ -230,56 +226,36 @@ def _failed_trace(config: TraceConfig, rel: str, key: str, message: str) -> File
 
 
 def _execute(config: TraceConfig, todo: list[tuple[str, str]]):
-    """Yield one outcome dict per file, serially or from Ray tasks as they finish."""
-    if not todo:
-        return
-    if config.workers == 1 and config.address is None:
-        for rel, key in todo:
-            yield trace_one(config, rel, key)
-        return
-    try:
-        import ray
-    except ImportError as exc:
-        raise MissingDependencyError("tracing on several workers needs Ray: pip install 'nesy[dist]'") from exc
-    started = False
-    if not ray.is_initialized():
-        if config.address:
-            ray.init(address=config.address, include_dashboard=False, log_to_driver=False)
-        else:
-            ray.init(num_cpus=config.workers, include_dashboard=False, log_to_driver=False,
-                     object_store_memory=200 * 2**20)
-        started = True
-    try:
-        task = ray.remote(num_cpus=1, max_retries=0)(trace_one)
-        pending = {task.remote(config, rel, key): rel for rel, key in todo}
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                rel = pending.pop(ref)
-                try:
-                    yield ray.get(ref)
-                except Exception as exc:  # a worker that crashed: the file is recorded as failed
-                    yield {"path": rel, "tactics": 0, "theorems": 0, "seconds": 0.0, "cached": False,
-                           "error": f"{rel}: the Ray worker failed: {type(exc).__name__}: {str(exc)[:300]}"}
-    finally:
-        if started:
-            ray.shutdown()
+    """Yield one outcome dict per file, in this process or from Ray tasks as they finish
+    (:func:`nesyrun.pool.map_unordered`)."""
+    if config.workers > 1 or config.address is not None:
+        require("ray", "dist", error=MissingDependencyError, what="tracing on several workers")
+    for (rel, _), outcome in map_unordered(_trace_item, todo, args=(config,), workers=config.workers, address=config.address):
+        if isinstance(outcome, BaseException):  # a worker that crashed: the file is recorded as failed
+            outcome = {"path": rel, "tactics": 0, "theorems": 0, "seconds": 0.0, "cached": False,
+                       "error": f"{rel}: the Ray worker failed: {type(outcome).__name__}: {str(outcome)[:300]}"}
+        yield outcome
+
+
+def _trace_item(config: TraceConfig, item: tuple[str, str]) -> dict:
+    return trace_one(config, *item)
 
 
 def summary_markdown(r: TraceResult, root: Path) -> str:
     rate = r.tactics_traced_now / r.wall_seconds if r.wall_seconds else 0.0
+    d = r.dataset
     lines = [
         f"# nesy trace: {root}",
         "",
         "| files | failed | premises | theorems | tactics | tactics with premises | traced now | wall (s) | tactics/s | peak coqidetop RSS (MB) |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {r.files} | {len(r.failed)} | {r.premises} | {r.theorems} | {r.tactics} | {r.tactics_with_premises} | "
+        f"| {r.files} | {len(r.failed)} | {d.premises} | {d.theorems} | {d.tactics} | {d.tactics_with_premises} | "
         f"{r.traced_now} | {r.wall_seconds:.1f} | {rate:.1f} | {r.peak_rss_bytes / 2**20:.0f} |",
         "",
         "Splits: " + ", ".join(f"{k}: {v}" for k, v in sorted(r.part_sizes.items())),
         "",
-        f"Names used by tactics that are premises of the corpus: {r.names_resolved}; "
-        f"term names outside the corpus (auto-generated schemes, other libraries): {r.names_outside}.",
+        f"Names used by tactics that are premises of the corpus: {d.names_resolved}; "
+        f"term names outside the corpus (auto-generated schemes, other libraries): {d.names_outside}.",
     ]
     if r.failed:
         lines += ["", f"## Files that failed ({len(r.failed)}; details in {ERRORS_FILE})", ""]

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from provers.coq.files import THEOREM_KEYWORDS as COQ_THEOREM_KEYWORDS
 from provers.coq.sentences import _skip_comment, _skip_string
 
-THEOREM_KEYWORDS = frozenset("Theorem Lemma Fact Remark Corollary Proposition Property Example".split())
+THEOREM_KEYWORDS = frozenset(COQ_THEOREM_KEYWORDS)
 DEFINITION_KEYWORDS = frozenset("Definition Fixpoint CoFixpoint Let Function Instance Scheme".split())
 AXIOM_KEYWORDS = frozenset("Axiom Axioms Conjecture Conjectures Parameter Parameters".split())
 INDUCTIVE_KEYWORDS = frozenset("Inductive CoInductive Variant".split())

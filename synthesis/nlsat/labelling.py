@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthesis.errors import ConfigError, require
+from nesyrun.extras import require
+from synthesis.errors import ConfigError, MissingExtraError
 
 # Solvers whose counters pysat exposes; name -> pysat name. Aliases map to the same solver.
 SOLVERS = {
@@ -75,7 +76,7 @@ class ChunkLabels:
 
 def label_chunk(lits: np.ndarray, solver: str = "minisat22", keep_models: bool = True) -> ChunkLabels:
     """Solve every formula of a ``(B, m, k)`` literal array with a fresh pysat solver."""
-    solvers = require("pysat.solvers", "logic")
+    solvers = require("pysat.solvers", "logic", error=MissingExtraError)
     name = solver_name(solver)
     formulas = lits.tolist()
     count = len(formulas)
@@ -106,7 +107,7 @@ def core_size(clauses: list[list[int]], n: int, solver: str = "minisat22") -> in
 
     Raises ValueError if the formula is satisfiable.
     """
-    solvers = require("pysat.solvers", "logic")
+    solvers = require("pysat.solvers", "logic", error=MissingExtraError)
     selectors = list(range(n + 1, n + 1 + len(clauses)))
     with solvers.Solver(name=solver_name(solver)) as s:
         for sel, clause in zip(selectors, clauses):
@@ -122,7 +123,7 @@ def z3_label(clauses: list[list[int]], n: int, timeout_s: float = 60.0) -> Label
     The formula goes to Z3 as SMT-LIB text (parsed in C), which is much faster than building
     Python expressions clause by clause.
     """
-    z3 = require("z3", "logic")
+    z3 = require("z3", "logic", error=MissingExtraError)
     lines = [f"(declare-const x{v} Bool)" for v in range(1, n + 1)]
     for clause in clauses:
         lits = " ".join(f"x{lit}" if lit > 0 else f"(not x{-lit})" for lit in clause)

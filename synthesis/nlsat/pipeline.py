@@ -21,7 +21,6 @@ most the buckets in flight. A different config in the same directory is refused.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
@@ -29,7 +28,10 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from synthesis.errors import BucketFailedError, ConfigError, CrossCheckDisagreement, OutputError, ResumeMismatchError, require
+from nesyrun.extras import require
+from nesyrun.files import atomic_write_text
+from nesyrun.pool import map_unordered
+from synthesis.errors import BucketFailedError, ConfigError, CrossCheckDisagreement, MissingExtraError, OutputError, ResumeMismatchError
 from synthesis.nlsat.bucket import BucketResult, compute_bucket
 from synthesis.nlsat.card import build_card, card_markdown, dumps
 from synthesis.nlsat.config import Bucket, NLSatConfig, RunOptions, config_hash
@@ -53,11 +55,8 @@ class RunSummary:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, text)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -91,41 +90,15 @@ def _prepare_out(config: NLSatConfig, vocabulary: Vocabulary, out: Path) -> str:
 
 
 def _results(config: NLSatConfig, buckets: list[Bucket], vocabulary: Vocabulary, options: RunOptions) -> Iterator[BucketResult | tuple[Bucket, BaseException]]:
-    """Bucket results in completion order; a crashed Ray task yields ``(bucket, exception)``."""
-    if not buckets:
-        return
-    if options.workers <= 1 and options.address is None:
-        for b in buckets:
-            yield compute_bucket(config, b, vocabulary)
-        return
-    ray = require("ray", "dist")
-    started = False
-    if not ray.is_initialized():
-        if options.address is not None:
-            ray.init(address=options.address, log_to_driver=False)
-        else:
-            ray.init(num_cpus=options.workers, include_dashboard=False, log_to_driver=False)
-        started = True
-    pending: dict = {}
-    try:
-        task = ray.remote(num_cpus=1, max_retries=1)(compute_bucket)
-        cfg_ref, voc_ref = ray.put(config), ray.put(vocabulary)
-        # biggest buckets first for load balance (the order never changes the output)
-        for b in sorted(buckets, key=lambda b: (-b.n * b.m, b)):
-            pending[task.remote(cfg_ref, b, voc_ref)] = b
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                bucket = pending.pop(ref)
-                try:
-                    yield ray.get(ref)
-                except ray.exceptions.RayError as exc:
-                    yield bucket, exc
-    finally:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        if started:
-            ray.shutdown()
+    """Bucket results in completion order (on :func:`nesyrun.pool.map_unordered`); a crashed Ray
+    task yields ``(bucket, exception)``."""
+    if options.workers > 1 or options.address is not None:
+        require("ray", "dist", error=MissingExtraError, what="NLSat on several workers")
+    # biggest buckets first for load balance (the order never changes the output)
+    ordered = sorted(buckets, key=lambda b: (-b.n * b.m, b)) if options.workers > 1 else buckets
+    for bucket, result in map_unordered(compute_bucket, ordered, args=(config, vocabulary), workers=options.workers,
+                                        address=options.address, retries=1):
+        yield (bucket, result) if isinstance(result, BaseException) else result
 
 
 def _load_stats(out: Path, buckets: list[Bucket]) -> tuple[list[dict], dict[str, list[dict]]]:

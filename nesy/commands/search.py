@@ -1,0 +1,193 @@
+"""``nesy eval minif2f`` (the proof-job engine with any generator, on a benchmark split) and
+``nesy train tactics``. Cheap to import: argparse only; the run functions import the heavy parts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(commands) -> None:
+    e = commands.add(
+        "eval minif2f",
+        help="evaluate a prover (search + generator) on miniF2F (Coq or Lean)",
+        run=_run_eval_minif2f,
+        description=(
+            "Run best-first search or whole-proof sampling with a tactic generator on every theorem of a "
+            "miniF2F split, on one process or a pool of Ray actors. Every proof counted passes a fresh kernel "
+            "check. Writes results.jsonl (one row per theorem, resumable), summary.json/summary.md and "
+            "coverage.png (pass@k against samples, with the exponentiated power-law fit)."
+        ),
+    )
+    e.add_argument("--backend", default="coq", help="proof backend: coq or lean")
+    e.add_argument("--split", default="valid", choices=("valid", "test"))
+    e.add_argument("--data", type=Path, default=None, help="miniF2F checkout: minif2f-rocq (valid/*.v) or minif2f-lean4 (MiniF2F/Valid/*.lean); default: ../shared/data/minif2f-{rocq,lean4} beside the checkout")
+    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | A*0.5+B*0.5")
+    e.add_argument("--search", default="best-first", choices=("best-first", "sample", "portfolio"), help="portfolio: the backend's automation tactics in turn (nesy prove's search)")
+    e.add_argument("--attempts", type=int, default=1, help="independent attempts per theorem (samples for --search sample; searches for best-first)")
+    e.add_argument("--decoding", default=None, choices=("beam", "sample"), help="model decoding (default: beam for best-first with one attempt, else sample)")
+    e.add_argument("--temperature", type=float, default=1.0)
+    e.add_argument("--k", type=int, default=8, help="tactics asked of the generator per expansion / per draw")
+    e.add_argument("--time", type=float, default=60.0, help="seconds per attempt (model + prover)")
+    e.add_argument("--expansions", type=int, default=100, help="node expansions per best-first search")
+    e.add_argument("--max-depth", type=int, default=30)
+    e.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
+    e.add_argument("--max-new-tokens", type=int, default=64)
+    e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
+    e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
+    e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
+    e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
+    e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
+    e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
+    e.add_argument("--retries", type=int, default=2, help="times a theorem is retried after its actor dies")
+    e.add_argument("--limit", type=int, default=None, help="only the first N theorems (sorted by name)")
+    e.add_argument("--names", default=None, help="only these theorems (comma-separated)")
+    e.add_argument("--out", type=Path, default=Path("runs/minif2f"), help="output directory (one subdirectory per generator)")
+    e.add_argument("--fresh", action="store_true", help="discard earlier results instead of resuming")
+    e.add_argument("--no-check", action="store_true", help="skip the kernel check (proofs then are not counted as verified)")
+    e.add_argument("--lean-repo", default=None, help="Lean: URL of the traced miniF2F repository (LeanDojo)")
+    e.add_argument("--lean-commit", default=None, help="Lean: commit of --lean-repo")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
+    e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
+    e.add_argument("--hammer", action="store_true", help="Coq: import CoqHammer's tactics (and add them to the portfolio)")
+    e.add_argument("--check-timeout", type=float, default=120.0, help="seconds per prover run of the kernel check")
+
+    t = commands.add(
+        "train tactics",
+        help="train a small tactic model on Coq traces of synthetic lemmas (for tests and baselines)",
+        run=_run_train_tactics,
+        description=(
+            "Generate true Coq lemmas from templates, trace intros/split/closing steps with Coq, and train a "
+            "tiny GPT-2 (byte-level BPE tokenizer trained here too) on (state -> tactic) pairs. The model is "
+            "saved with save_pretrained and loads with --generator hf:DIR."
+        ),
+    )
+    t.add_argument("--out", type=Path, default=None, help="model directory (default: ~/.cache/nesy/models/tactic-gpt-tiny)")
+    t.add_argument("--lemmas", type=int, default=200, help="synthetic lemmas to trace")
+    t.add_argument("--builtin", action="store_true", help="also trace nesy's built-in problem set")
+    t.add_argument("--steps", type=int, default=300)
+    t.add_argument("--layers", type=int, default=2)
+    t.add_argument("--dim", type=int, default=64)
+    t.add_argument("--workers", type=int, default=2, help="Coq processes tracing in parallel")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--batch", type=int, default=8)
+    t.add_argument("--max-input-chars", type=int, default=400, help="goal text kept per example (and at generation time)")
+    t.add_argument("--pairs", type=Path, default=None, help="reuse (state, tactic) pairs from this JSONL (as written to DIR/pairs.jsonl) instead of tracing")
+
+
+def _run_train_tactics(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from nesy.errors import UsageError
+    from provers.generators.training import TrainConfig, collect_pairs, default_model_dir, read_pairs, synthetic_lemmas, train_tactic_model, write_pairs
+
+    if args.lemmas < 1 or args.steps < 1:
+        raise UsageError("--lemmas and --steps must be at least 1")
+    out = args.out or default_model_dir()
+    if args.pairs:
+        pairs = read_pairs(args.pairs)
+        theorems = []
+    else:
+        theorems = synthetic_lemmas(args.lemmas, seed=args.seed)
+        if args.builtin:
+            from provers.evaluation.data import builtin_problems
+            from provers.coq.files import load_problem_set
+
+            theorems += [p.theorem for p in load_problem_set(builtin_problems()) if p.theorem is not None]
+        bar = tqdm(total=len(theorems), desc="tracing", unit="lemma", file=sys.stderr)
+        pairs = collect_pairs(theorems, workers=args.workers, on_progress=lambda n: bar.update(1))
+        bar.close()
+        write_pairs(pairs, Path(out).expanduser() / "pairs.jsonl")
+    config = TrainConfig(steps=args.steps, n_layer=args.layers, n_embd=args.dim, seed=args.seed, batch_size=args.batch, max_input_chars=args.max_input_chars)
+    bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr)
+
+    def on_step(step: int, loss: float) -> None:
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+    report = train_tactic_model(pairs, out, config, on_step=on_step)
+    bar.close()
+    print(f"trained on {report.pairs} pairs{f' from {len(theorems)} theorems' if theorems else ''}: {report.parameters:,} parameters, "
+          f"{report.steps} steps, final loss {report.final_loss:.3f}, {report.seconds:.0f}s -> {report.out_dir}")
+    print(f"use it with: nesy eval minif2f --generator hf:{report.out_dir}")
+    return 0
+
+
+def _label_dir(spec: str) -> str:
+    """A directory name for a generator spec: readable and stable (hashlib, never hash())."""
+    import hashlib
+    import re
+
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", spec.split("/")[-1] if spec.startswith("hf:") else spec)[:40].strip("_")
+    return f"{readable or 'gen'}-{hashlib.sha1(spec.encode()).hexdigest()[:8]}"
+
+
+def _run_eval_minif2f(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from nesy.errors import UsageError
+    from nesy.jobs import run_with_progress
+    from nesyrun.pool import PoolConfig
+    from provers.evaluation.data import default_data_dir, load_minif2f
+    from provers.evaluation.job import ProofJobConfig, with_generator
+    from provers.evaluation.metrics import plot_coverage
+    from provers.evaluation.rows import summary_markdown
+    from provers.generators.base import GeneratorConfig
+    from provers.generators.registry import check_endpoints
+    from provers.registry import canonical_name
+    from provers.search.result import SearchBudget
+
+    if args.workers < 1 or args.attempts < 1 or args.k < 1 or args.expansions < 1:
+        raise UsageError("--workers, --attempts, --k and --expansions must be at least 1")
+    if not (args.time > 0 and args.tactic_timeout > 0 and args.request_timeout > 0 and args.check_timeout > 0):
+        raise UsageError("--time, --tactic-timeout, --request-timeout and --check-timeout must be positive")
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be at least 1")
+    if args.warm_budget < 0:
+        raise UsageError("--warm-budget must be at least 0 MiB")
+    backend = canonical_name(args.backend)
+    data = args.data or default_data_dir(backend)
+    problems = load_minif2f(data, args.split, backend=backend, lean_repo=args.lean_repo, lean_commit=args.lean_commit)
+    if args.names:
+        wanted = [n.strip() for n in args.names.split(",") if n.strip()]
+        unknown = sorted(set(wanted) - {p.name for p in problems})
+        if unknown:
+            raise UsageError(f"--names: not in the {args.split} split: {', '.join(unknown[:10])}")
+        problems = [p for p in problems if p.name in set(wanted)]
+    if args.limit is not None:
+        problems = problems[: args.limit]
+    specs = args.generator or ["portfolio"]
+    decoding = args.decoding or ("beam" if args.search == "best-first" and args.attempts == 1 else "sample")
+    budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout)
+    gen_config = GeneratorConfig(spec=specs[0], decoding=decoding, temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed, backend=backend,
+                                 request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency)
+    base = ProofJobConfig(backend=backend, search=args.search, attempts=args.attempts, budget=budget, generator=gen_config, check=not args.no_check,
+                          check_timeout_s=args.check_timeout, hammer=args.hammer, warm=not args.no_warm, warm_budget_mib=args.warm_budget)
+    pool = PoolConfig(workers=args.workers, address=args.address, use_ray=args.ray, max_retries=args.retries)
+    for spec in specs:
+        check_endpoints(replace(gen_config, spec=spec))  # a missing server or model: one error, now
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    summaries: dict[str, dict] = {}
+    curves: dict[str, list[float]] = {}
+    for spec in specs:
+        config = with_generator(base, spec)
+        sub = out / _label_dir(spec)
+        print(f"nesy eval minif2f: {len(problems)} theorems ({args.split}, {data}) | generator {spec} | {args.search} x{args.attempts} "
+              f"| k={budget.num_candidates}, {budget.time_s:g}s/attempt, {budget.max_expansions} expansions, {budget.tactic_timeout_s:g}s/tactic "
+              f"| {pool.workers} worker(s){' on Ray' if pool.ray else ''} -> {sub}/", file=sys.stderr)
+        summary = run_with_progress(problems, config, sub, pool, fresh=args.fresh, desc=spec)
+        summaries[spec] = summary
+        curves[spec] = [summary["pass_at_k"][str(k)] for k in range(1, args.attempts + 1)] if summary["pass_at_k"] else []
+    text = summary_markdown(summaries, f"miniF2F {args.split} ({backend}, {args.search}, {len(problems)} theorems)")
+    (out / "summary.md").write_text(text, encoding="utf-8")
+    fits = plot_coverage({k: v for k, v in curves.items() if v}, str(out / "coverage.png"), f"miniF2F {args.split}: coverage vs samples")
+    print(text)
+    for label, fit in fits.items():
+        if fit is None and args.attempts > 1:
+            print(f"(no power-law fit for {label}: needs at least 2 values of k with 0 < coverage < 1)")
+    print(f"results: {out}/*/results.jsonl  summary: {out / 'summary.md'}  plot: {out / 'coverage.png'}")
+    return 0

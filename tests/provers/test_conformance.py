@@ -1,0 +1,115 @@
+"""One conformance suite, run for every registered backend.
+
+Each backend supplies a small theorem, a tactic that proves it, one that fails, one that makes
+progress, and one that gives up. A new backend is done when this suite passes for it. Lean needs
+a toolchain and a traced repository: set NESY_LEAN_TEST_REPO, NESY_LEAN_TEST_COMMIT,
+NESY_LEAN_TEST_FILE, NESY_LEAN_TEST_THEOREM (and NESY_LEAN_TEST_PROOF, default ``omega``) where
+``lake`` is on PATH; elsewhere it is skipped with the reason printed.
+"""
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from provers import EnvConfig, ErrorKind, ProofFinished, ProofGivenUp, TacticError, TacticState, Theorem, backend_names, get_backend
+from provers.errors import UnknownBackendError
+from provers.registry import canonical_name
+from provers.registry import load_backend
+
+
+@dataclass
+class Case:
+    theorem: Theorem
+    proof: str
+    wrong: str
+    progress: str
+    give_up: str
+
+
+def coq_case():
+    if not (shutil.which("coqidetop.opt") or shutil.which("coqidetop")):
+        pytest.skip("Coq is not installed (apt-get install -y coq libcoq-stdlib)")
+    thm = Theorem("conf", "Theorem conf (a b : nat) : a + b = b + a.", "Require Import Arith Lia.")
+    return Case(thm, "intros; lia.", "apply no_such_lemma.", "revert a.", "admit.")
+
+
+def lean_case():
+    pytest.importorskip("lean_dojo", reason="lean-dojo is not installed: pip install 'nesy[lean]'")
+    if not shutil.which("lake"):
+        pytest.skip("no Lean toolchain on PATH (lake not found): the Lean backend's integration test needs one")
+    keys = ["NESY_LEAN_TEST_REPO", "NESY_LEAN_TEST_COMMIT", "NESY_LEAN_TEST_FILE", "NESY_LEAN_TEST_THEOREM"]
+    missing = [k for k in keys if not os.environ.get(k)]
+    if missing:
+        pytest.skip(f"Lean toolchain found but {', '.join(missing)} not set (a theorem in a LeanDojo-traceable repo)")
+    thm = Theorem(os.environ["NESY_LEAN_TEST_THEOREM"], "", repo_url=os.environ["NESY_LEAN_TEST_REPO"],
+                  commit=os.environ["NESY_LEAN_TEST_COMMIT"], file_path=os.environ["NESY_LEAN_TEST_FILE"])
+    return Case(thm, os.environ.get("NESY_LEAN_TEST_PROOF", "omega"), "exact no_such_lemma", "skip", "sorry")
+
+
+CASES = {"coq": coq_case, "lean": lean_case}
+
+
+def test_every_backend_has_a_conformance_case():
+    assert set(CASES) == set(backend_names())
+
+
+@pytest.fixture(params=[*backend_names(), "coq-warm"])
+def case_env(request):
+    if request.param == "coq-warm":  # Coq on a process reused from the warm pool (provers/coq/pool.py)
+        case = CASES["coq"]()
+        from provers.coq.pool import WarmPool
+
+        with WarmPool() as pool:
+            with get_backend("coq")(case.theorem, EnvConfig(tactic_timeout_s=30), pool=pool) as (env, init):
+                env.run_tac(init, case.progress)  # leave something behind on the process
+            with get_backend("coq")(case.theorem, EnvConfig(tactic_timeout_s=30), pool=pool) as (env, init):
+                assert env.warm_start == "warm"
+                yield "coq", case, env, init
+        return
+    case = CASES[request.param]()
+    backend = get_backend(request.param)
+    with backend(case.theorem, EnvConfig(tactic_timeout_s=30)) as (env, init):
+        yield request.param, case, env, init
+
+
+def test_initial_state(case_env):
+    _, _, _, init = case_env
+    assert isinstance(init, TacticState) and init.num_goals >= 1
+    assert init.goals and init.goals[0].conclusion
+    assert init.pp
+
+
+def test_wrong_tactic_is_a_value_and_state_survives(case_env):
+    _, case, env, init = case_env
+    r = env.run_tac(init, case.wrong)
+    assert isinstance(r, TacticError) and r.kind is ErrorKind.FAILED and r.message
+    assert isinstance(env.run_tac(init, case.proof), ProofFinished)
+
+
+def test_progress_then_branch_back(case_env):
+    _, case, env, init = case_env
+    s1 = env.run_tac(init, case.progress)
+    assert isinstance(s1, TacticState)
+    done = env.run_tac(init, case.proof)  # back to the root from a deeper state
+    assert isinstance(done, ProofFinished)
+    assert env.proof_of(done) == [case.proof]
+
+
+def test_give_up_is_never_a_proof(case_env):
+    _, case, env, init = case_env
+    assert isinstance(env.run_tac(init, case.give_up), ProofGivenUp)
+
+
+def test_found_proof_passes_the_fresh_check(case_env):
+    name, case, env, init = case_env
+    done = env.run_tac(init, case.proof)
+    assert isinstance(done, ProofFinished)
+    assert load_backend(name).check(case.theorem, env.proof_of(done)).ok
+
+
+def test_unknown_backend_name_is_a_clear_error():
+    with pytest.raises(UnknownBackendError, match="unknown proof backend 'isabelle'.*coq.*lean"):
+        get_backend("isabelle")
+    assert canonical_name("Rocq") == "coq" and canonical_name("lean4") == "lean"

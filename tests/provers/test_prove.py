@@ -1,0 +1,136 @@
+"""`nesy prove` and `nesy check` end to end, through the CLI entry point."""
+
+import json
+import shutil
+
+import pytest
+
+from nesy.cli import main
+from provers.evaluation.data import builtin_problems
+
+pytestmark = pytest.mark.skipif(shutil.which("coqidetop.opt") is None, reason="Coq is not installed")
+
+
+def test_prove_small_slice_then_check_every_proof(tmp_path, capsys):
+    src = tmp_path / "problems"
+    src.mkdir()
+    for name in ("nat_linear_system", "z_factor", "r_linear", "list_rev_involutive"):
+        shutil.copy(builtin_problems() / f"{name}.v", src)
+    (src / "broken.v").write_text("this is not Coq\n")
+    out = tmp_path / "out"
+    assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "5", "--budget", "30", "--workers", "2"]) == 0
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    by_name = {r["name"]: r for r in rows}
+    assert set(by_name) == {"nat_linear_system", "z_factor", "r_linear", "list_rev_involutive", "broken"}
+    for name in ("nat_linear_system", "z_factor", "r_linear"):
+        assert by_name[name]["status"] == "proved", by_name[name]
+        assert by_name[name]["check"].startswith("accepted by coqc")
+    assert by_name["list_rev_involutive"]["status"] == "failed"
+    failed = by_name["list_rev_involutive"]
+    assert failed["tactics_run"] > 5 and len(failed["tried"]) == failed["tactics_run"]
+    assert {t["outcome"] for t in failed["tried"]} <= {"failed", "timeout", "open", "refused", "gave_up", "crash"}
+    assert by_name["broken"]["status"] == "error" and "no Theorem" in by_name["broken"]["message"]
+    summary = (out / "summary.md").read_text()
+    assert "| 5 | 4 | 3 | 1 |" in summary
+    proofs = sorted(out.glob("proofs/*.v"))
+    assert len(proofs) == 3
+    capsys.readouterr()
+    assert main(["check", *map(str, proofs)]) == 0
+    assert capsys.readouterr().out.count("OK ") == 3
+
+    # rerunning resumes: nothing is redone, each theorem appears once
+    assert main(["prove", str(src), "--out", str(out)]) == 0
+    assert len((out / "results.jsonl").read_text().splitlines()) == 5
+
+
+def test_warm_and_cold_starts_prove_the_same_theorems(tmp_path, capsys):
+    src = tmp_path / "problems"
+    src.mkdir()
+    names = ["z_factor", "z_linear_ineq", "z_parity", "z_square_nonneg"]  # one header, sorted by name
+    for name in names:
+        shutil.copy(builtin_problems() / f"{name}.v", src)
+    runs = {}
+    for mode, flags in (("warm", []), ("cold", ["--no-warm"])):
+        out = tmp_path / mode
+        assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "5", "--budget", "30", "--workers", "1", *flags]) == 0
+        rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+        runs[mode] = {r["name"]: r for r in rows}
+        assert f"{'warm' if mode == 'warm' else 'cold'} starts" in capsys.readouterr().err
+    assert [runs["warm"][n]["start"] for n in names] == ["fresh", "warm", "warm", "warm"]
+    assert [runs["cold"][n]["start"] for n in names] == ["cold"] * 4
+    for n in names:
+        assert (runs["warm"][n]["status"], runs["warm"][n]["proof"]) == (runs["cold"][n]["status"], runs["cold"][n]["proof"])
+        assert runs["warm"][n]["start_s"] > 0
+    assert any(r["status"] == "proved" for r in runs["warm"].values())
+
+
+def test_prove_is_the_portfolio_preset_of_the_one_engine(tmp_path, capsys):
+    """`nesy prove` and `nesy eval minif2f --search portfolio` are one engine: same rows, same proofs."""
+    src = tmp_path / "valid"
+    src.mkdir()
+    for name in ("z_factor", "r_linear", "list_rev_involutive"):
+        shutil.copy(builtin_problems() / f"{name}.v", src)
+    common = ["--tactic-timeout", "5", "--workers", "1"]
+    assert main(["prove", str(src), "--out", str(tmp_path / "prove"), "--budget", "30", *common]) == 0
+    assert main(["eval", "minif2f", "--data", str(tmp_path), "--split", "valid", "--search", "portfolio", "--time", "30",
+                 "--out", str(tmp_path / "eval"), *common]) == 0
+    prove = {r["name"]: r for r in map(json.loads, (tmp_path / "prove" / "results.jsonl").read_text().splitlines())}
+    (sub,) = [d for d in (tmp_path / "eval").iterdir() if d.is_dir()]
+    evaluated = {r["name"]: r for r in map(json.loads, (sub / "results.jsonl").read_text().splitlines())}
+    assert set(prove) == set(evaluated)
+    for name, row in prove.items():
+        assert set(row) == set(evaluated[name])  # one row record
+        assert (row["status"], row["proof"], row["search"]) == (evaluated[name]["status"], evaluated[name]["proof"], "portfolio")
+    assert sorted(p.name for p in (tmp_path / "prove" / "proofs").iterdir()) == sorted(p.name for p in (sub / "proofs").iterdir())
+
+
+def test_check_refuses_admitted(tmp_path, capsys):
+    f = tmp_path / "cheat.v"
+    f.write_text("Theorem cheat : 1 = 2.\nProof.\nAdmitted.\n")
+    assert main(["check", str(f)]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv,fragment",
+    [
+        (["prove", "--backend", "isabelle"], "unknown proof backend 'isabelle'"),
+        (["prove", "/nonexistent/problems"], "no such file or directory"),
+        (["prove", "--workers", "0"], "--workers must be at least 1"),
+        (["prove", "--warm-budget", "-5"], "--warm-budget must be at least 0 MiB"),
+        (["check", "/nonexistent.v"], "no such file"),
+    ],
+)
+def test_bad_input_is_a_clear_error(argv, fragment, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err
+
+
+def test_malformed_problem_file_as_single_input(tmp_path, capsys):
+    f = tmp_path / "x.v"
+    f.write_text("Theorem x : True. (* never closed")
+    assert main(["check", str(f)]) == 2
+    assert "unterminated comment" in capsys.readouterr().err
+
+
+def test_prove_on_a_minif2f_rocq_slice(shared_data, tmp_path, capsys):
+    """A slice of ../shared/data/minif2f-rocq/valid: proofs found are kernel-checked; a statement
+    that does not elaborate on Coq 8.16 is reported as such, not as a prover failure."""
+    valid = shared_data / "minif2f-rocq" / "valid"
+    names = ["aime_1984_p15", "mathd_algebra_144", "amc12a_2009_p2", "imo_1964_p1_1", "amc12a_2009_p15"]
+    src = tmp_path / "slice"
+    src.mkdir()
+    for n in names:
+        shutil.copy(valid / f"{n}.v", src)
+    out = tmp_path / "out"
+    assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "5", "--budget", "40", "--workers", "2"]) == 0
+    status = {json.loads(line)["name"]: json.loads(line)["status"] for line in (out / "results.jsonl").read_text().splitlines()}
+    assert status == {
+        "aime_1984_p15": "proved", "mathd_algebra_144": "proved", "amc12a_2009_p2": "proved",
+        "imo_1964_p1_1": "failed", "amc12a_2009_p15": "not_elaborated",
+    }
+    capsys.readouterr()
+    proofs = sorted(out.glob("proofs/*.v"))
+    assert main(["check", *map(str, proofs)]) == 0
+    assert capsys.readouterr().out.count("OK ") == 3

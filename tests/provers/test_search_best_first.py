@@ -1,0 +1,126 @@
+"""Best-first search and whole-proof sampling against a real Coq process."""
+
+import os
+import shutil
+import signal
+
+import pytest
+
+from provers import EnvConfig, Theorem, get_backend
+from provers.generators.base import GeneratorOutputError, TacticGenerator
+from provers.generators.portfolio import PortfolioGenerator
+from provers.search import SearchBudget, SearchStatus, SearchTree, StopReason, best_first_search, sample_proofs
+from provers.search.tree import EdgeOutcome, NodeStatus
+from provers.registry import load_backend
+
+pytestmark = pytest.mark.skipif(shutil.which("coqidetop.opt") is None, reason="Coq is not installed")
+
+THM = Theorem("two_step", "Theorem two_step (n : nat) : n + 0 = n /\\ (n < 2 -> n * n < 4).", "Require Import Arith Lia.")
+
+
+class TableGenerator(TacticGenerator):
+    """Proposes tactics by looking at the goal text: a deterministic, inspectable generator."""
+
+    name = "table"
+
+    def __init__(self, rules):
+        self.rules = rules  # [(substring or None, [(tactic, logprob)])]
+        self.calls = 0
+
+    def _generate(self, state, k):
+        self.calls += 1
+        out = []
+        for needle, cands in self.rules:  # the first rule whose needle is in the goal text
+            if needle is None or needle in state.pp:
+                return cands[:k]
+        return []
+
+
+def env(thm=THM, timeout=5.0):
+    return get_backend("coq")(thm, EnvConfig(tactic_timeout_s=timeout))
+
+
+def test_finds_multi_step_proof_that_passes_the_kernel_check():
+    gen = TableGenerator([("/\\", [("split", -0.1), ("lia", -0.5)]), ("n * n", [("intros", -0.3), ("nia", -0.9)])])
+    with env() as (e, s0):
+        tree = SearchTree(s0)
+        r = best_first_search(e, s0, gen, SearchBudget(time_s=60, num_candidates=4), tree=tree)
+        tree.check_invariants()
+    assert r.status is SearchStatus.PROVED and r.stop_reason is StopReason.PROOF_FOUND
+    assert r.proof[0] == "split" and len(r.proof) >= 3
+    assert tree.root.status is NodeStatus.PROVED and tree.proof_tactics() == list(r.proof)
+    assert r.model_s > 0 and r.env_s > 0 and r.env_s + r.model_s <= r.wall_s + 1e-6
+    assert load_backend("coq").check(THM, list(r.proof)).ok
+
+
+def test_exhausted_tree_is_failed_and_expansion_budget_leaves_it_open():
+    bad = TableGenerator([(None, [("apply no_such_lemma", -0.1), ("exact I", -0.2)])])
+    with env() as (e, s0):
+        r = best_first_search(e, s0, bad, SearchBudget(time_s=30))
+    assert r.status is SearchStatus.FAILED and r.stop_reason is StopReason.EXHAUSTED and r.proof is None
+    assert r.tactic_errors == 2 and r.nodes_expanded == 1
+    grow = TableGenerator([(None, [("assert (True) by exact I", -0.1)])])  # a new state every time
+    with env() as (e, s0):
+        r = best_first_search(e, s0, grow, SearchBudget(time_s=30, max_expansions=3))
+    assert r.status is SearchStatus.OPEN and r.stop_reason is StopReason.EXPANSIONS and r.nodes_expanded == 3
+
+
+def test_a_proof_found_as_the_budget_runs_out_is_reported_proved():
+    """ReProver resets a found proof to OPEN when the time is up at the same moment: we must not."""
+    now = [0.0]
+    budget = SearchBudget(time_s=10)
+
+    class SlowEnv:  # the real env, but every tactic "takes" the whole budget on the fake clock
+        def __init__(self, inner):
+            self.inner, self.theorem = inner, inner.theorem
+
+        def run_tac(self, state, tactic):
+            now[0] += 11.0
+            return self.inner.run_tac(state, tactic)
+
+        def proof_of(self, state):
+            return self.inner.proof_of(state)
+
+    with env() as (e, s0):
+        r = best_first_search(SlowEnv(e), s0, TableGenerator([(None, [("split; nia", -0.1)])]), budget, clock=lambda: now[0])
+    assert r.wall_s > budget.time_s
+    assert r.status is SearchStatus.PROVED and r.proof == ("split; nia",)
+
+
+def test_prover_crash_is_contained_and_garbage_is_an_error():
+    class Killer(TacticGenerator):
+        name = "killer"
+
+        def __init__(self, env):
+            self.env, self.n = env, 0
+
+        def _generate(self, state, k):
+            self.n += 1
+            if self.n == 1:
+                os.kill(self.env.pid, signal.SIGKILL)  # the prover dies before the first tactic
+            return [("intros", -0.1), ("split; nia", -0.2)]
+
+    with env() as (e, s0):
+        tree = SearchTree(s0)
+        r = best_first_search(e, s0, Killer(e), SearchBudget(time_s=60), tree=tree)
+        tree.check_invariants()
+    assert r.env_crashes == 1 and any(ed.outcome is EdgeOutcome.CRASH for ed in tree.edges)
+    assert r.status is SearchStatus.PROVED
+
+    class Garbage(TacticGenerator):
+        name = "garbage"
+
+        def _generate(self, state, k):
+            return [("lia", float("nan")), (42, -1.0)]
+
+    with env() as (e, s0), pytest.raises(GeneratorOutputError, match="finite log-probability"):
+        best_first_search(e, s0, Garbage(), SearchBudget(time_s=10))
+
+
+def test_whole_proof_sampling_counts_each_draw():
+    gen = PortfolioGenerator(("intros; lia", "split; nia", "split; lia", "auto"))
+    with env() as (e, s0):
+        r = sample_proofs(e, s0, gen, SearchBudget(time_s=60, num_candidates=2), samples=4)
+    assert r.samples == 4 and r.successes == (False, True, False, False)
+    assert r.status is SearchStatus.PROVED and r.proofs == ("split; nia",)
+    assert r.proof_of_sample == (-1, 0, -1, -1)
