@@ -34,7 +34,7 @@ ANSWERS = (Answer.TRUE, Answer.FALSE, Answer.UNKNOWN)
 
 
 @dataclass(frozen=True)
-class EvalConfig:
+class LogicEvalConfig:
     dataset: str  # proofwriter | folio | prontoqa
     data: Path
     split: str | None = None
@@ -146,7 +146,7 @@ class LLMReader:
 class Seq2SeqReader:
     """The translator trained by ``nesy train translator`` (``hf:DIR`` holding a seq2seq model)."""
 
-    def __init__(self, dataset: str, path: str, config: EvalConfig) -> None:
+    def __init__(self, dataset: str, path: str, config: LogicEvalConfig) -> None:
         from logic.translate.seq2seq import Seq2SeqTranslator
 
         llm = config.llm
@@ -163,22 +163,40 @@ class Seq2SeqReader:
             return [TranslationFailure(ErrorStage.TRANSLATION, str(exc))]
 
 
-def make_reader(config: EvalConfig):
+def _hf_reader(config: LogicEvalConfig):
     spec = config.translator
-    if spec.startswith("hf:") and spec != "hf:default":
+    if spec != "hf:default":
         from logic.translate.seq2seq import is_seq2seq_dir
 
-        if is_seq2seq_dir(spec[3:]):
+        if is_seq2seq_dir(spec[3:]):  # a translator trained by `nesy train translator`
             return Seq2SeqReader(config.dataset, str(Path(spec[3:]).expanduser()), config)
-    if spec == "rule":
-        return RuleReader(config.negation_mode())
-    if spec == "gold":
-        if config.dataset != "folio":
-            raise LogicError("--mode gold needs FOLIO (the only dataset with gold FOL)")
-        return GoldReader()
-    if spec.startswith(("hf:", "openai:")):
-        return LLMReader(config.dataset, config.llm)
-    raise LogicError(f"unknown translator {spec!r}: use rule, gold, hf:PATH or openai:URL")
+    return LLMReader(config.dataset, config.llm)  # a causal LM, prompted LINC-style
+
+
+def _gold_reader(config: LogicEvalConfig):
+    if config.dataset != "folio":
+        raise LogicError("--mode gold needs FOLIO (the only dataset with gold FOL)")
+    return GoldReader()
+
+
+# The translators by spec kind (``KIND`` or ``KIND:ARGUMENT``). Adding one: a reader class with
+# ``name`` and ``translate(problem)``, and one line here.
+TRANSLATORS: dict[str, tuple[str, object]] = {
+    "rule": ("the controlled-English parser (synthetic datasets)", lambda config: RuleReader(config.negation_mode())),
+    "gold": ("FOLIO's gold FOL annotations", _gold_reader),
+    "hf": ("hf:PATH: a translator trained by nesy, or a causal LM prompted LINC-style (hf:default: SmolLM2)", _hf_reader),
+    "openai": ("openai:URL[#MODEL]: any OpenAI-compatible server, prompted LINC-style", lambda config: LLMReader(config.dataset, config.llm)),
+}
+
+
+def make_reader(config: LogicEvalConfig):
+    """The translator named by ``config.translator`` (see :data:`TRANSLATORS`)."""
+    spec = config.translator
+    kind = spec.partition(":")[0]
+    if kind not in TRANSLATORS or (kind in ("rule", "gold")) != (":" not in spec):
+        known = ", ".join(("KIND" if k in ("rule", "gold") else f"{k}:...").replace("KIND", k) for k in TRANSLATORS)
+        raise LogicError(f"unknown translator {spec!r}: use {known}")
+    return TRANSLATORS[kind][1](config)
 
 
 # ------------------------------------------------------------------------------------- depth
@@ -282,7 +300,7 @@ def evaluate_problem(problem: Problem, reader, provers: Sequence, timeout_s: flo
     return result, record
 
 
-def check_config(config: EvalConfig) -> None:
+def check_config(config: LogicEvalConfig) -> None:
     """Reject impossible settings before anything is loaded or written."""
     if isinstance(config.timeout_s, bool) or not isinstance(config.timeout_s, (int, float)) or not math.isfinite(config.timeout_s) or config.timeout_s <= 0:
         raise LogicError(f"--timeout must be a positive finite number of seconds, got {config.timeout_s!r}")
@@ -296,7 +314,7 @@ def check_config(config: EvalConfig) -> None:
         raise LogicError("at least one prover is needed")
 
 
-def _record_problem_fields(config: EvalConfig) -> dict:
+def _record_problem_fields(config: LogicEvalConfig) -> dict:
     fields: dict = {"translator": config.translator, "provers": list(config.provers)}
     model = model_fingerprint(config.translator)
     if model is not None:
@@ -322,7 +340,7 @@ def model_fingerprint(spec: str) -> str | None:
     return h.hexdigest()[:16]
 
 
-def read_results(path: Path, config: EvalConfig) -> list[dict]:
+def read_results(path: Path, config: LogicEvalConfig) -> list[dict]:
     """Records already in ``path`` (for resuming). A last line cut off by an interruption is
     dropped (the file is rewritten without it, atomically); records of another dataset,
     translator or prover set are refused, so a rerun never mixes two experiments."""
@@ -370,7 +388,7 @@ def _open_output(path: Path, fresh: bool):
         raise DataError(f"cannot write --out {path}: {exc.strerror or exc}") from None
 
 
-def run_eval(config: EvalConfig) -> EvalSummary:
+def run_eval(config: LogicEvalConfig) -> EvalSummary:
     """Run the whole evaluation; writes ``config.output`` (JSONL) when given, resuming it."""
     check_config(config)
     problems = load(config.dataset, config.data, config.split)
@@ -419,7 +437,7 @@ def run_eval(config: EvalConfig) -> EvalSummary:
     return summarise_records(config.dataset, config.translator, tuple(config.provers), records, str(config.output) if config.output else None)
 
 
-def summarise(config: EvalConfig, results: Sequence[ProblemResult], records: Sequence[dict]) -> EvalSummary:
+def summarise(config: LogicEvalConfig, results: Sequence[ProblemResult], records: Sequence[dict]) -> EvalSummary:
     del results  # the records carry everything the summary needs
     return summarise_records(
         config.dataset, config.translator, tuple(config.provers), records, str(config.output) if config.output else None

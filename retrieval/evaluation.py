@@ -17,7 +17,7 @@ DEFAULT_DEPTH = 100
 
 
 @dataclass(frozen=True)
-class EvalConfig:
+class RetrievalEvalConfig:
     """How deep to rank (MRR counts ranks up to ``depth``) and how many top premises to record."""
 
     depth: int = DEFAULT_DEPTH
@@ -28,7 +28,7 @@ def evaluate(
     retriever: Retriever,
     corpus: PremiseCorpus,
     queries: Sequence[RetrievalQuery],
-    config: EvalConfig = EvalConfig(),
+    config: RetrievalEvalConfig = RetrievalEvalConfig(),
     *,
     jsonl_path: str | Path | None = None,
     progress: bool = False,

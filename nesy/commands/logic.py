@@ -129,7 +129,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from logic.errors import LogicError
-    from logic.evaluation import EvalConfig, format_summary, run_eval
+    from logic.evaluation import LogicEvalConfig, format_summary, run_eval
     from logic.translate.llm import LLMConfig
 
     translator = "gold" if args.mode == "gold" else args.translator
@@ -149,7 +149,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     if args.model_name is not None and not translator.startswith("openai:"):
         raise LogicError("--model-name only applies to openai: translators (spell it openai:URL#MODEL)")
     out = Path(args.out) if args.out else Path("runs") / "logic" / f"{args.dataset}-{_slug(translator)}-{'-'.join(provers)}.jsonl"
-    config = EvalConfig(
+    config = LogicEvalConfig(
         dataset=args.dataset,
         data=Path(args.data),
         split=args.split,

@@ -21,7 +21,7 @@ def register(commands) -> None:
     p = commands.add("retrieve", help="print the top-k premises for a goal state", run=_run_retrieve)
     p.add_argument("goal", help="the goal state (quote it)")
     _corpus_args(p)
-    p.add_argument("--retriever", default="dense", help="dense or bm25")
+    p.add_argument("--retriever", default="dense", help="a retriever of retrieval.registry: dense or bm25")
     p.add_argument("--index", help="index directory from `nesy index` (dense; default: build in memory)")
     _model_args(p)
     p.add_argument("-k", type=int, default=10, help="how many premises to print")
@@ -103,6 +103,14 @@ def _encoder(args, model: str | None = None):
                                       batch_size=args.encode_batch))
 
 
+def _options(args, **overrides):
+    from retrieval.registry import RetrieverOptions
+
+    _quiet_transformers()
+    values = {"model": getattr(args, "model", None), "cache": _cache(args), "max_seq_len": args.encode_max_len, "batch_size": args.encode_batch}
+    return RetrieverOptions(**{**values, **overrides})
+
+
 def _cache(args):
     from retrieval.embeddings import EmbeddingCache
 
@@ -143,26 +151,17 @@ def _parse_pos(text: str | None):
 def _run_retrieve(args: argparse.Namespace) -> int:
     import json
 
-    from retrieval.errors import UnknownNameError, UnknownPremiseError
-    from retrieval.index import PremiseIndex
-    from retrieval.retrievers import BM25Retriever, DenseRetriever, RetrievalRequest, build_dense_retriever
+    from retrieval.errors import UnknownPremiseError
+    from retrieval.registry import build_retriever
+    from retrieval.retrievers import RetrievalRequest
 
     if args.k < 1:
         from retrieval.errors import RetrievalError
 
         raise RetrievalError("-k must be at least 1")
     corpus = _load_corpus(args)
-    if args.retriever == "bm25":
-        retriever = BM25Retriever(corpus)
-    elif args.retriever == "dense":
-        encoder = _encoder(args)
-        if args.index:
-            index = PremiseIndex.load(args.index, corpus_digest=corpus.digest, model_id=encoder.model_id)
-            retriever = DenseRetriever(corpus, encoder, index)
-        else:
-            retriever = build_dense_retriever(corpus, encoder, cache=_cache(args), progress=True)
-    else:
-        raise UnknownNameError(f"unknown retriever {args.retriever!r}; known: dense, bm25")
+    _quiet_transformers()
+    retriever = build_retriever(args.retriever, corpus, _options(args, index=args.index, progress=True))
     if args.file is not None and not corpus.has_file(args.file):
         raise UnknownPremiseError(f"--file {args.file!r} is not a file of the corpus")
     request = RetrievalRequest(args.goal, args.file, _parse_pos(args.pos) if args.file else None)
@@ -187,10 +186,10 @@ def _run_eval(args: argparse.Namespace) -> int:
     from retrieval.corpus import PremiseCorpus
     from retrieval.dataset import open_dataset
     from retrieval.errors import RetrievalError, UnknownNameError
-    from retrieval.evaluation import EvalConfig, evaluate
+    from retrieval.evaluation import RetrievalEvalConfig, evaluate
     from retrieval.metrics import format_table
     from retrieval.queries import build_queries
-    from retrieval.retrievers import BM25Retriever, build_dense_retriever
+    from retrieval.registry import build_retriever
 
     names = [n.strip() for n in (args.retrievers or "").split(",") if n.strip()]
     if not names:
@@ -210,15 +209,12 @@ def _run_eval(args: argparse.Namespace) -> int:
         raise RetrievalError(f"{args.split}/{args.part} has no tactic that uses a premise of the corpus; nothing to evaluate")
     out = Path(args.out or f"results/retrieval-{args.split}-{args.part}")
     out.mkdir(parents=True, exist_ok=True)
-    config = EvalConfig(depth=args.depth)
+    config = RetrievalEvalConfig(depth=args.depth)
     rows = []
     for name in names:
-        if name == "bm25":
-            retriever = BM25Retriever(corpus)
-        else:
-            model = args.model if name == "pretrained" else args.checkpoint
-            retriever = build_dense_retriever(corpus, _encoder(args, model), cache=_cache(args), progress=True,
-                                              name=name)
+        # eval's names: bm25, and the dense retriever with the pretrained encoder or a trained checkpoint
+        kind, model = ("bm25", None) if name == "bm25" else ("dense", args.model if name == "pretrained" else args.checkpoint)
+        retriever = build_retriever(kind, corpus, _options(args, model=model, name=name, progress=True))
         print(f"evaluating {name} on {len(queries)} queries ...", file=sys.stderr)
         rows.append(evaluate(retriever, corpus, queries, config, jsonl_path=out / f"{name}.jsonl", progress=True))
     table = format_table(rows)

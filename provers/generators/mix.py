@@ -3,8 +3,8 @@
 For ``generate(state, k)`` each part ``i`` with weight ``w_i`` (normalised to sum 1) is asked for
 ``max(1, round(k * w_i))`` candidates; their log-probabilities get ``log(w_i)`` added (the mixture's
 log-probability, up to the other parts' mass on the same tactic, which we approximate by the max),
-duplicates keep the best score, and the union is returned best first (at most the sum of the
-shares, which can exceed k by one per part through rounding).
+duplicates keep the best score, and the best k of the union are returned, best first (the
+shares can add up to more than k through rounding; k is a promise every generator keeps).
 """
 
 from __future__ import annotations
@@ -35,14 +35,6 @@ class MixGenerator(TacticGenerator):
                 if tactic not in best or mixed > best[tactic]:
                     best[tactic] = mixed
         return sorted(best.items(), key=lambda kv: -kv[1])
-
-    def generate(self, state: TacticState, k: int) -> list[Candidate]:
-        from provers.generators.base import validate_candidates
-
-        if k < 1:
-            return []
-        shares = sum(max(1, round(k * w)) for _, w in self.parts)
-        return validate_candidates(self._generate(state, k), max(k, shares), self.name)
 
     def close(self) -> None:
         for gen, _ in self.parts:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from logic.errors import FormulaTooDeepError, ParseError, TranslationError
-from logic.evaluation import EvalConfig, run_eval
+from logic.evaluation import LogicEvalConfig, run_eval
 from logic.parsing import parse
 from logic.solvers import Answer, get_prover
 from logic.syntax import MAX_DEPTH, Const, Not, Pred
@@ -71,7 +71,7 @@ def test_malformed_logic_lm_record_is_a_clear_error(tmp_path, capsys, change, me
 
 def test_context_as_a_list_of_sentences_is_accepted(tmp_path):
     path = _write(tmp_path, [{**GOOD, "context": ["Bob is big.", "Big things are red."]}])
-    summary = run_eval(EvalConfig("proofwriter", path, provers=("z3",), output=None, progress=False))
+    summary = run_eval(LogicEvalConfig("proofwriter", path, provers=("z3",), output=None, progress=False))
     assert (summary.n, summary.correct) == (1, 1)
 
 
@@ -165,7 +165,7 @@ def test_contraction_and_uncovered_sentences_become_error_rows(tmp_path):
         {**GOOD, "id": "c3"},
     ]
     out = tmp_path / "rows.jsonl"
-    summary = run_eval(EvalConfig("proofwriter", _write(tmp_path, rows), provers=("z3",), output=out, progress=False))
+    summary = run_eval(LogicEvalConfig("proofwriter", _write(tmp_path, rows), provers=("z3",), output=out, progress=False))
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in records] == ["c1", "c2", "c3"]
     assert records[0]["prediction"] == "False"  # "isn't" is read as "is not"
@@ -209,7 +209,7 @@ def test_flat_chain_of_gold_conjuncts_is_proved(tmp_path):
     premise = " ∧ ".join(f"P{i}(rex)" for i in range(600))
     row = {"premises": ["Many facts."], "premises-FOL": [premise], "conclusion": "Rex is P599.", "conclusion-FOL": "P599(rex)", "label": "True"}
     path = _write(tmp_path, json.dumps(row) + "\n", "folio-validation.jsonl")
-    summary = run_eval(EvalConfig("folio", path, translator="gold", provers=("prover9", "z3"), output=None, progress=False))
+    summary = run_eval(LogicEvalConfig("folio", path, translator="gold", provers=("prover9", "z3"), output=None, progress=False))
     assert summary.correct == 1 and summary.per_prover_correct == {"prover9": 1, "z3": 1}
 
 
@@ -217,7 +217,7 @@ def test_too_deep_gold_formula_is_a_parse_error_row(tmp_path):
     deep = "¬" * 150 + "P(rex)"
     row = {"premises": ["x."], "premises-FOL": [deep], "conclusion": "y.", "conclusion-FOL": "P(rex)", "label": "True"}
     path = _write(tmp_path, json.dumps(row) + "\n", "folio-validation.jsonl")
-    summary = run_eval(EvalConfig("folio", path, translator="gold", provers=("z3",), output=None, progress=False))
+    summary = run_eval(LogicEvalConfig("folio", path, translator="gold", provers=("z3",), output=None, progress=False))
     assert summary.errors_by_stage == {"parse": 1}
 
 

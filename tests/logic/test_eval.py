@@ -10,7 +10,7 @@ import pytest
 from logic.datasets import load
 from logic.depth import proof_depth
 from logic.errors import DataError
-from logic.evaluation import EvalConfig, format_summary, run_eval
+from logic.evaluation import LogicEvalConfig, format_summary, run_eval
 from logic.solvers import Answer
 from logic.translate.controlled import complement, translate_problem
 from nesy.cli import main
@@ -116,7 +116,7 @@ def test_proof_depth_by_forward_chaining():
 def test_run_eval_rule_translator(pw_file, tmp_path, prover):
     out = tmp_path / "out.jsonl"
     # a generous limit: on a loaded machine the default 10 s made a saturating Prover9 search time out
-    summary = run_eval(EvalConfig("proofwriter", pw_file, provers=(prover,), output=out, progress=False, timeout_s=120))
+    summary = run_eval(LogicEvalConfig("proofwriter", pw_file, provers=(prover,), output=out, progress=False, timeout_s=120))
     assert (summary.n, summary.correct) == (4, 3)
     assert summary.errors_by_stage == {"translation": 1}
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -131,7 +131,7 @@ def test_run_eval_rule_translator(pw_file, tmp_path, prover):
 
 def test_folio_gold_mode_with_agreement(folio_file, tmp_path):
     out = tmp_path / "folio.jsonl"
-    summary = run_eval(EvalConfig("folio", folio_file, translator="gold", provers=("prover9", "z3"), output=out, progress=False))
+    summary = run_eval(LogicEvalConfig("folio", folio_file, translator="gold", provers=("prover9", "z3"), output=out, progress=False))
     assert (summary.n, summary.correct) == (4, 3)
     assert summary.errors_by_stage == {"parse": 1}
     assert summary.per_prover_correct == {"prover9": 3, "z3": 3}
@@ -173,9 +173,9 @@ def test_cli_bad_input_is_a_clear_error(pw_file, tmp_path, capsys, argv, message
 def test_shards_merge_into_the_same_summary(pw_file, tmp_path):
     from logic.evaluation import summarise_records
 
-    whole = run_eval(EvalConfig("proofwriter", pw_file, provers=("z3",), output=tmp_path / "all.jsonl", progress=False))
-    run_eval(EvalConfig("proofwriter", pw_file, provers=("z3",), limit=2, output=tmp_path / "a.jsonl", progress=False))
-    run_eval(EvalConfig("proofwriter", pw_file, provers=("z3",), offset=2, output=tmp_path / "b.jsonl", progress=False))
+    whole = run_eval(LogicEvalConfig("proofwriter", pw_file, provers=("z3",), output=tmp_path / "all.jsonl", progress=False))
+    run_eval(LogicEvalConfig("proofwriter", pw_file, provers=("z3",), limit=2, output=tmp_path / "a.jsonl", progress=False))
+    run_eval(LogicEvalConfig("proofwriter", pw_file, provers=("z3",), offset=2, output=tmp_path / "b.jsonl", progress=False))
     records = [json.loads(line) for name in ("a", "b") for line in (tmp_path / f"{name}.jsonl").read_text().splitlines()]
     merged = summarise_records("proofwriter", "rule", ("z3",), records)
     assert (merged.n, merged.correct, merged.confusion, merged.by_depth) == (whole.n, whole.correct, whole.confusion, whole.by_depth)

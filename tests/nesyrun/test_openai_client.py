@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from logic.errors import ModelError
-from logic.evaluation import EvalConfig, run_eval
+from logic.evaluation import LogicEvalConfig, run_eval
 from logic.translate.llm import LLMConfig, load_prompt
 from nesyrun.openai_client import (
     ClientConfig,
@@ -381,7 +381,7 @@ def test_translator_k_samples_and_majority_vote(server, tmp_path):
     server.replies = [GOOD, "1. Big(bob)\n2. all x.(Big(x) -> Red(x))\nConclusion: -Red(bob)\n", GOOD, "garbage"]
     out = tmp_path / "out.jsonl"
     spec = f"openai:{server.url}#m"
-    summary = run_eval(EvalConfig("proofwriter", data, translator=spec, provers=("z3",), output=out, progress=False, llm=LLMConfig(spec=spec, samples=4)))
+    summary = run_eval(LogicEvalConfig("proofwriter", data, translator=spec, provers=("z3",), output=out, progress=False, llm=LLMConfig(spec=spec, samples=4)))
     assert summary.correct == 1
     record = json.loads(out.read_text())
     assert record["votes"] == {"True": 2, "False": 1}  # the unreadable sample is excluded
@@ -396,15 +396,15 @@ def test_translator_model_name_alias_and_probe_errors(server, tmp_path):
     data.write_text(json.dumps([{"id": "p1", "context": "Bob is big.", "question": "Bob is big.", "answer": "A"}]))
     server.replies = [GOOD]
     spec = f"openai:{server.url}"
-    summary = run_eval(EvalConfig("proofwriter", data, translator=spec, provers=("z3",), progress=False, llm=LLMConfig(spec=spec, samples=2, model_name="m")))
+    summary = run_eval(LogicEvalConfig("proofwriter", data, translator=spec, provers=("z3",), progress=False, llm=LLMConfig(spec=spec, samples=2, model_name="m")))
     assert summary.n == 1 and server.requests[-1]["model"] == "m"
     with pytest.raises(ModelError, match="two model names"):
-        run_eval(EvalConfig("proofwriter", data, translator=spec + "#m", provers=("z3",), progress=False, llm=LLMConfig(spec=spec + "#m", model_name="other")))
+        run_eval(LogicEvalConfig("proofwriter", data, translator=spec + "#m", provers=("z3",), progress=False, llm=LLMConfig(spec=spec + "#m", model_name="other")))
     with pytest.raises(ModelError, match="'other' is not served"):
-        run_eval(EvalConfig("proofwriter", data, translator=spec, provers=("z3",), progress=False, llm=LLMConfig(spec=spec, model_name="other")))
+        run_eval(LogicEvalConfig("proofwriter", data, translator=spec, provers=("z3",), progress=False, llm=LLMConfig(spec=spec, model_name="other")))
     down = f"openai:{_closed_port_url()}"
     with pytest.raises(ModelError, match="no server answers"):  # before the first problem, not 0% accuracy
-        run_eval(EvalConfig("proofwriter", data, translator=down, provers=("z3",), progress=False, llm=LLMConfig(spec=down, samples=2)))
+        run_eval(LogicEvalConfig("proofwriter", data, translator=down, provers=("z3",), progress=False, llm=LLMConfig(spec=down, samples=2)))
 
 
 def test_a_failed_request_mid_run_is_a_translation_error_not_a_crash(server, tmp_path):
@@ -413,7 +413,7 @@ def test_a_failed_request_mid_run_is_a_translation_error_not_a_crash(server, tmp
     server.replies = ["1. Big(bob)\nConclusion: Big(bob)\n### End"]
     spec = f"openai:{server.url}#m"
     server.failures = [0, 400]  # the probe passes, the first problem's request is refused
-    summary = run_eval(EvalConfig("proofwriter", data, translator=spec, provers=("z3",), progress=False, llm=LLMConfig(spec=spec, samples=1)))
+    summary = run_eval(LogicEvalConfig("proofwriter", data, translator=spec, provers=("z3",), progress=False, llm=LLMConfig(spec=spec, samples=1)))
     assert summary.n == 2 and summary.errors_by_stage == {"translation": 1} and summary.correct == 1
 
 

@@ -113,3 +113,54 @@ def test_unknown_backend_name_is_a_clear_error():
     with pytest.raises(UnknownBackendError, match="unknown proof backend 'isabelle'.*coq.*lean"):
         get_backend("isabelle")
     assert canonical_name("Rocq") == "coq" and canonical_name("lean4") == "lean"
+
+
+# ------------------------------------------------------------------ loading and checking
+
+# A problem file per backend, in the layout its loader reads (no prover needed to load).
+PROBLEM_FILES = {
+    "coq": ("conf.v", "Require Import Arith Lia.\n\nTheorem conf (a b : nat) : a + b = b + a.\nProof.\nAdmitted.\n"),
+    "lean": ("conf.lean", "import Mathlib\n\ntheorem conf (a b : Nat) : a + b = b + a := by\n  sorry\n"),
+}
+
+
+def test_every_backend_has_a_problem_file():
+    assert set(PROBLEM_FILES) == set(backend_names())
+
+
+@pytest.mark.parametrize("name", backend_names())
+def test_loading_problems_and_writing_proof_files_round_trip(name, tmp_path):
+    b = load_backend(name)
+    fname, text = PROBLEM_FILES[name]
+    assert fname.endswith(b.problem_suffix)
+    (tmp_path / fname).write_text(text)
+    (tmp_path / f"broken{b.problem_suffix}").write_text("this is not a theorem\n")
+    problems = b.load_problems(tmp_path)
+    assert [p.name for p in problems] == ["broken", "conf"]
+    assert problems[0].theorem is None and problems[0].error  # an error, not an exception
+    thm = problems[1].theorem
+    assert thm.name == "conf" and "a + b = b + a" in thm.statement
+    assert b.load_problems(tmp_path / fname)[0].theorem == thm  # one file works too
+    prepared = b.prepare(thm, hammer=False, tactic_imports=True)
+    assert prepared.statement == thm.statement and prepared.header == thm.header  # only nesy's prelude may differ
+    out = tmp_path / "proofs"
+    out.mkdir()
+    (out / fname).write_text(b.proof_file(prepared, ["intros", "omega" if name == "lean" else "lia"]))
+    (again,) = b.load_problems(out / fname)
+    assert again.theorem is not None and again.theorem.name == "conf" and again.theorem.statement.strip() == thm.statement.strip()
+    with pytest.raises(Exception) as info:
+        b.load_problems(tmp_path / "missing")
+    assert "no such file" in str(info.value)
+
+
+def test_the_coq_check_accepts_proofs_and_refuses_the_rest(tmp_path):
+    """The check each backend provides, for Coq (Lean's needs a toolchain: see test_found_proof_passes_the_fresh_check)."""
+    case = coq_case()
+    b = load_backend("coq")
+    thm = b.prepare(case.theorem)
+    assert b.check(thm, [case.proof]).ok
+    assert not b.check(thm, [case.wrong]).ok
+    assert not b.check(thm, [case.give_up]).ok
+    assert not b.check(thm, [case.progress]).ok  # progress is not a proof
+    other = Theorem("conf", "Theorem conf (a b : nat) : a * b = b * a.", case.theorem.header)
+    assert not b.check(thm, ["exact Nat.mul_comm"]).ok and b.check(other, ["intros; apply Nat.mul_comm."]).ok

@@ -1,0 +1,70 @@
+"""Retrievers by name, like the backends (:mod:`provers.registry`) and generators
+(:mod:`provers.generators.registry`).
+
+``build_retriever(kind, corpus, options)`` -> an object with ``name`` and ``rank(requests, k)``
+(:class:`retrieval.retrievers.Retriever`). Adding a retriever is one builder function and one
+line in :data:`RETRIEVERS`; ``nesy retrieve``, ``nesy eval retrieval`` and the retrieval-guided
+tactic generators all build retrievers here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from retrieval.corpus import PremiseCorpus
+from retrieval.errors import UnknownNameError
+
+
+@dataclass(frozen=True)
+class RetrieverOptions:
+    """What builders may need. ``model``: an encoder directory or name (dense); ``index``: a saved
+    faiss index to load instead of embedding the corpus; ``cache``: an embedding cache (None: none);
+    ``name``: the label rows carry (default: the kind); ``max_seq_len``/``batch_size``: encoding."""
+
+    model: str | None = None
+    index: Path | None = None
+    cache: Any = None
+    progress: bool = False
+    name: str | None = None
+    max_seq_len: int | None = None  # None: the checkpoint's own
+    batch_size: int = 64
+
+
+def _bm25(corpus: PremiseCorpus, options: RetrieverOptions):
+    from retrieval.retrievers import BM25Retriever
+
+    return BM25Retriever(corpus)
+
+
+def _dense(corpus: PremiseCorpus, options: RetrieverOptions):
+    from retrieval.encoder import DenseEncoder, EncoderConfig
+    from retrieval.retrievers import DenseRetriever, build_dense_retriever
+
+    settings = {"max_seq_len": options.max_seq_len, "batch_size": options.batch_size}
+    encoder = DenseEncoder(EncoderConfig(model=options.model, **settings) if options.model else EncoderConfig(**settings))
+    if options.index is not None:
+        from retrieval.index import PremiseIndex
+
+        index = PremiseIndex.load(options.index, corpus_digest=corpus.digest, model_id=encoder.model_id)
+        return DenseRetriever(corpus, encoder, index)
+    return build_dense_retriever(corpus, encoder, cache=options.cache, progress=options.progress, name=options.name or "dense")
+
+
+RETRIEVERS: dict[str, tuple[str, Callable[[PremiseCorpus, RetrieverOptions], Any]]] = {
+    "bm25": ("Okapi BM25 over premise text (rank-bm25)", _bm25),
+    "dense": ("a bi-encoder (pretrained MiniLM by default, or a checkpoint of `nesy train retriever`) + faiss", _dense),
+}
+
+
+def retriever_names() -> list[str]:
+    return sorted(RETRIEVERS)
+
+
+def build_retriever(kind: str, corpus: PremiseCorpus, options: RetrieverOptions | None = None):
+    """The retriever ``kind`` over ``corpus``; :class:`UnknownNameError` naming the known ones."""
+    if kind not in RETRIEVERS:
+        raise UnknownNameError(f"unknown retriever {kind!r}; known: {', '.join(retriever_names())}")
+    return RETRIEVERS[kind][1](corpus, options or RetrieverOptions())
