@@ -100,7 +100,7 @@ def _run_prove(args: argparse.Namespace) -> int:
     out: Path = args.out
     executor = "auto" if (args.address or args.ray) else "threads"
     pool = PoolConfig(workers=args.workers, address=args.address, use_ray=args.ray, executor=executor)
-    print(f"nesy prove: {len(problems)} theorems from {path} -> {out}/ ({len(config.closers())} tactics, "
+    print(f"nesy prove: {len(problems)} theorems from {path} -> {out}/ ({len(config.portfolio_tactics())} tactics, "
           f"{args.tactic_timeout:g}s/tactic, {args.budget:g}s/theorem, {args.workers} workers, "
           f"{'warm starts' if config.warm else 'cold starts'})", file=sys.stderr)
     summary = run_with_progress(problems, config, out, pool, fresh=args.fresh, desc="prove")

@@ -51,6 +51,7 @@ def register(commands) -> None:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
     e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
+    e.add_argument("--closers", action="store_true", help="best-first: also try the automation portfolio (with --hammer: CoqHammer too) on every expanded node, besides the generator's k tactics")
     e.add_argument("--hammer", action="store_true", help="Coq: import CoqHammer's tactics (and add them to the portfolio)")
     e.add_argument("--check-timeout", type=float, default=120.0, help="seconds per prover run of the kernel check")
 
@@ -165,7 +166,7 @@ def _run_eval_minif2f(args: argparse.Namespace) -> int:
     gen_config = GeneratorConfig(spec=specs[0], decoding=decoding, temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed, backend=backend,
                                  request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency)
     base = ProofJobConfig(backend=backend, search=args.search, attempts=args.attempts, budget=budget, generator=gen_config, check=not args.no_check,
-                          check_timeout_s=args.check_timeout, hammer=args.hammer, warm=not args.no_warm, warm_budget_mib=args.warm_budget)
+                          check_timeout_s=args.check_timeout, hammer=args.hammer, closers=args.closers, warm=not args.no_warm, warm_budget_mib=args.warm_budget)
     pool = PoolConfig(workers=args.workers, address=args.address, use_ray=args.ray, max_retries=args.retries)
     for spec in specs:
         check_endpoints(replace(gen_config, spec=spec))  # a missing server or model: one error, now

@@ -43,6 +43,8 @@ class ProofJobConfig:
 
     ``search``: ``best-first``, ``sample`` (whole proofs from the generator) or ``portfolio``
     (``tactics``, else the backend's portfolio, tried in turn on the initial state; no generator).
+    ``closers``: best-first search also tries that portfolio on every node it expands, besides the
+    generator's k proposals (:func:`provers.search.best_first.best_first_search`).
     ``budget.time_s`` bounds one attempt. ``hammer``/``tactic_imports``: what the backend adds
     after each header for its automation. ``warm``: start theorems on a warm pool of provers.
     """
@@ -53,6 +55,7 @@ class ProofJobConfig:
     budget: SearchBudget = field(default_factory=SearchBudget)
     generator: GeneratorConfig = field(default_factory=GeneratorConfig)
     tactics: tuple[str, ...] = ()
+    closers: bool = False
     hammer: bool = False
     tactic_imports: bool = True
     check: bool = True
@@ -76,10 +79,10 @@ class ProofJobConfig:
     def label(self) -> str:
         """What the rows' ``generator`` field says."""
         if self.search == "portfolio":
-            return f"portfolio({len(self.closers())})"
-        return self.generator.spec
+            return f"portfolio({len(self.portfolio_tactics())})"
+        return self.generator.spec + (" + closers" if self.closers else "")
 
-    def closers(self) -> tuple[str, ...]:
+    def portfolio_tactics(self) -> tuple[str, ...]:
         return self.tactics or load_backend(self.backend).portfolio(self.hammer)
 
     def prepare(self, theorem: Theorem) -> Theorem:
@@ -113,7 +116,9 @@ class ProofWorker:
 
     @property
     def label(self) -> str:
-        return self.config.label if self.generator is None else self.generator.name
+        if self.generator is None:
+            return self.config.label
+        return self.generator.name + (" + closers" if self.config.closers else "")
 
     def close(self) -> None:
         if self.generator is not None:
@@ -174,7 +179,7 @@ class ProofWorker:
         tried: tuple[dict, ...] = ()
         if cfg.search == "portfolio":
             for _ in range(cfg.attempts):
-                r = try_closers(env, init, cfg.closers(), cfg.budget)
+                r = try_closers(env, init, cfg.portfolio_tactics(), cfg.budget)
                 env_s += r.env_s
                 tactics += r.tactics_run
                 nodes += r.tactics_run
@@ -188,7 +193,7 @@ class ProofWorker:
                 successes.append(ok)
         elif cfg.search == "best-first":
             for _ in range(cfg.attempts):
-                r = best_first_search(env, init, self.generator, cfg.budget)
+                r = best_first_search(env, init, self.generator, cfg.budget, closers=cfg.portfolio_tactics() if cfg.closers else ())
                 model_s += r.model_s
                 env_s += r.env_s
                 nodes += r.nodes_total

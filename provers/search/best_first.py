@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from provers.errors import EnvError
 from provers.generators.base import TacticGenerator
@@ -48,8 +48,14 @@ def best_first_search(
     *,
     clock: Clock = time.monotonic,
     tree: SearchTree | None = None,
+    closers: Sequence[str] = (),
 ) -> SearchResult:
     """Search for a proof of ``env``'s theorem from ``initial`` (see the module doc).
+
+    ``closers`` (the automation portfolio, say) are tried on every node as it is expanded, before
+    the generator's k proposals and not counted among them: a closer that finishes the proof is
+    an edge of the tree; one that fails or leaves goals is dropped (it only costs time). So the
+    search proves at least what the closers prove on the initial state within the same budget.
 
     Raises only what the generator raises (:class:`~provers.generators.base.GeneratorError`:
     the caller decides whether that is the theorem's error row or the job's end). Prover crashes
@@ -76,6 +82,37 @@ def best_first_search(
         node = tree.nodes[index]
         if node.expanded or node.status is not NodeStatus.OPEN or node.depth >= budget.max_depth:
             continue
+        tried: set[str] = set()
+        for tactic in closers:
+            if timers.elapsed() >= budget.time_s:
+                break
+            tried.add(tactic)
+            t0 = clock()
+            try:
+                result = env.run_tac(node.state, tactic)
+            except EnvError as exc:
+                timers.env += clock() - t0
+                crashes += 1
+                consecutive_crashes += 1
+                if consecutive_crashes >= budget.max_env_errors:
+                    message = f"prover failed {consecutive_crashes} times in a row; last: {exc}"
+                    break
+                continue
+            timers.env += clock() - t0
+            tactics_run += 1
+            consecutive_crashes = 0
+            if isinstance(result, ProofFinished):
+                tree.add_result(index, tactic, 0.0, result)
+                finished = result
+                break
+            tactic_errors += not isinstance(result, TacticState)
+        if finished is not None or message:
+            if message:
+                stop = StopReason.ENV_ERRORS
+            break
+        if timers.elapsed() >= budget.time_s:
+            stop = StopReason.TIME
+            break
         t0 = clock()
         try:
             candidates = generator.generate(node.state, budget.num_candidates)
@@ -83,6 +120,8 @@ def best_first_search(
             timers.model += clock() - t0
         expansions += 1
         for tactic, logprob in candidates:
+            if tactic in tried:
+                continue
             if timers.elapsed() >= budget.time_s:
                 break
             t0 = clock()

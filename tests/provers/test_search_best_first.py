@@ -124,3 +124,28 @@ def test_whole_proof_sampling_counts_each_draw():
     assert r.samples == 4 and r.successes == (False, True, False, False)
     assert r.status is SearchStatus.PROVED and r.proofs == ("split; nia",)
     assert r.proof_of_sample == (-1, 0, -1, -1)
+
+
+def test_closers_are_tried_at_every_expanded_node_besides_the_k_proposals():
+    """The generator only rewrites; a closer (lia) finishes the child, not the root. Closers that
+    fail are not tree edges; the closing one is, and the proof passes the kernel check."""
+    thm = Theorem("app_twice", "Theorem app_twice (l : list nat) : length (l ++ l) = 2 * length l.", "Require Import List Lia.")
+    gen = TableGenerator([("++", [("rewrite app_length", -0.1)]), (None, [("idtac", -0.2)])])
+    closers = ("apply no_such_lemma", "lia")
+    with env(thm) as (e, s0):
+        without = best_first_search(e, s0, gen, SearchBudget(time_s=30, num_candidates=1))
+        tree = SearchTree(s0)
+        r = best_first_search(e, s0, gen, SearchBudget(time_s=60, num_candidates=1), tree=tree, closers=closers)
+        tree.check_invariants()
+    assert without.status is not SearchStatus.PROVED
+    assert r.status is SearchStatus.PROVED and r.proof == ("rewrite app_length", "lia")
+    assert not any(edge.tactic == "apply no_such_lemma" for edge in tree.edges)
+    assert load_backend("coq").check(thm, list(r.proof)).ok
+
+
+def test_closers_at_the_root_prove_what_the_portfolio_proves_whatever_the_generator():
+    thm = Theorem("root_closed", "Theorem root_closed (x : nat) : x + 1 > x.", "Require Import Arith Lia.")
+    useless = TableGenerator([(None, [("idtac", -0.1)])])
+    with env(thm) as (e, s0):
+        r = best_first_search(e, s0, useless, SearchBudget(time_s=30, num_candidates=8), closers=load_backend("coq").portfolio(False))
+    assert r.status is SearchStatus.PROVED and r.nodes_expanded == 0 and len(r.proof) == 1
