@@ -21,6 +21,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,21 @@ class Theorem:
 @dataclass(frozen=True)
 class Problem:
     """One item of a problem set: a theorem read from ``file``, or the reason it could not be read
-    (``theorem is None``, ``error`` says why: the job writes an error row and goes on)."""
+    (``theorem is None``, ``error`` says why: the job writes an error row and goes on).
+
+    ``context`` is set by problem sources whose theorems live in a context of their own (a library
+    theorem at its place in its file): it gives the prover options (``env_args``), the kernel
+    check in that context (``check(tactics, timeout_s=...)``), the proof file
+    (``proof_file(sentences)``) and the order a warm job takes theorems in (``order_key``); its
+    theorem is already prepared. Without it, the theorem is a stand-alone problem (miniF2F): the
+    backend prepares it and checks it with its usual check.
+    """
 
     name: str
     file: str
     theorem: Theorem | None
     error: str | None = None
+    context: Any = None
 
 
 @dataclass(frozen=True)

@@ -132,8 +132,10 @@ class ProofWorker:
         base = {"name": problem.name, "file": problem.file, "generator": self.label, "search": self.config.search, "worker_pid": os.getpid()}
         if problem.theorem is None:
             return ProofRow(**base, status=Status.ERROR, message=problem.error or "unreadable problem").to_json()
-        theorem = self.config.prepare(problem.theorem)
-        env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s, extra_args=self.config.extra_args)
+        ctx = problem.context  # a library theorem in its file's context: already prepared, its own check
+        theorem = problem.theorem if ctx is not None else self.config.prepare(problem.theorem)
+        extra = self.config.extra_args + tuple(getattr(ctx, "env_args", ()))
+        env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s, extra_args=extra)
         env_obj = self.backend.env(theorem, env_config, pool=self.pool) if self.pool is not None else self.backend.env(theorem, env_config)
         started: dict = {}
 
@@ -143,7 +145,7 @@ class ProofWorker:
         try:
             with env_obj as (env, init):
                 started = {"start": getattr(env, "warm_start", "cold"), "start_s": round(time.monotonic() - start, 4)}
-                body = self._attempts(env, init, theorem)
+                body = self._attempts(env, init, theorem, ctx)
         except EnvInitError as exc:
             return row(Status.NOT_ELABORATED, str(exc))
         except GeneratorError as exc:
@@ -152,7 +154,7 @@ class ProofWorker:
             return row(Status.ERROR, f"{type(exc).__name__}: {exc}")
         return ProofRow(**base, **body, **started, wall_s=time.monotonic() - start).to_json()
 
-    def _attempts(self, env, init, theorem: Theorem) -> dict:
+    def _attempts(self, env, init, theorem: Theorem, ctx=None) -> dict:
         cfg = self.config
         verdicts: dict[tuple[str, ...], tuple[bool, str]] = {}
         check_s = 0.0
@@ -164,7 +166,10 @@ class ProofWorker:
                     verdicts[proof] = (True, "not checked (--no-check)")
                 else:
                     t0 = time.monotonic()
-                    v = self.backend.check(theorem, list(proof), timeout_s=cfg.check_timeout_s)
+                    if ctx is not None:  # the check in the problem's own context
+                        v = ctx.check(list(proof), timeout_s=cfg.check_timeout_s)
+                    else:
+                        v = self.backend.check(theorem, list(proof), timeout_s=cfg.check_timeout_s)
                     check_s += time.monotonic() - t0
                     verdicts[proof] = (v.ok, v.message)
             return verdicts[proof][0]
@@ -287,7 +292,7 @@ def run_proof_job(
         p: Problem = task.payload
         return error_row(p.name, p.file, message, generator=label, search=config.search)
 
-    ordered = backend.order(list(problems)) if config.warm else list(problems)
+    ordered = job_order(backend, list(problems)) if config.warm else list(problems)
     try:
         stats = run_pool([Task(p.name, p) for p in ordered], factory, pool, log, on_row=written, error_row=make_error)
     finally:
@@ -301,13 +306,25 @@ def run_proof_job(
     return rows, stats
 
 
+def job_order(backend, problems: list[Problem]) -> list[Problem]:
+    """The order a warm job takes ``problems`` in: the backend's (by header, for Coq), and problems
+    with a context as their context says (a library file's theorems in the order that makes each
+    start on a warm process of that file cheapest), after the others."""
+    plain = backend.order([p for p in problems if p.context is None])
+    placed = sorted((p for p in problems if p.context is not None), key=lambda p: tuple(p.context.order_key))
+    return plain + placed
+
+
 def write_proof_file(out_dir: Path, backend, config: ProofJobConfig, problem: Problem, proof: list[str]) -> Path | None:
     """``out_dir/proofs/<name><suffix>``: the problem's header and statement with the proof (what
-    ``nesy check --problem`` accepts)."""
+    ``nesy check --problem`` accepts), or the problem context's own proof file."""
     if problem.theorem is None:
         return None
     path = out_dir / "proofs" / f"{problem.name}{backend.problem_suffix}"
-    atomic_write_text(path, backend.proof_file(config.prepare(problem.theorem), proof))
+    if problem.context is not None:
+        atomic_write_text(path, problem.context.proof_file(list(proof)))
+    else:
+        atomic_write_text(path, backend.proof_file(config.prepare(problem.theorem), proof))
     return path
 
 
