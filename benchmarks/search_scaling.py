@@ -58,7 +58,7 @@ def main() -> int:
                 stats = run_pool([Task(p.name, p) for p in problems], partial(ProofWorker, config), PoolConfig(workers=workers, use_ray=True), log)
                 rows = log.rows()
             proved = sum(r["status"] == "proved" for r in rows)
-            timeouts = sum(r.get("stop_reasons", [""])[0] == "time" for r in rows)
+            timeouts = sum((r.get("stop_reasons") or [""])[0] == "time" for r in rows)
             tph = len(rows) / stats.run_s * 3600
             results[workers] = tph
             print(f"{workers} worker(s): {len(rows)} theorems in {stats.run_s:.1f}s (+{stats.start_s:.1f}s actor start) "
