@@ -12,7 +12,11 @@ from provers.errors import InputError
 
 # Bump when a change to the tracer changes what it records: cached per-file traces made by
 # another version are then traced again instead of being trusted.
-TRACER_VERSION = 6  # 6: states rendered as the environment renders them (unfocused goals shown)
+# 6: states rendered as the environment renders them (unfocused goals shown)
+# 7: premises only where a name denotes a global term (not tactic names, not names the tactic
+#    binds, not section Lets); Include members dated at the Include; module types' and functors'
+#    members listed; functor parameters' fields resolved to their module type; qualified tactics
+TRACER_VERSION = 7
 
 STDLIB_ROOT = Path("/usr/lib/ocaml/coq/theories")
 STDLIB_PREFIX = "Coq"
