@@ -30,7 +30,8 @@ def register(commands) -> None:
     p.add_argument("path", nargs="?", type=Path, default=None,
                    help="directory of .v files (default: the Coq standard library)")
     p.add_argument("-R", dest="logical", metavar="NAME", default=None,
-                   help="logical name of PATH, as coqc -R PATH NAME (default: the directory's name)")
+                   help="logical name of PATH, as coqc -R PATH NAME (default: the -R/-Q lines of PATH/_CoqProject, "
+                        "else the directory's name)")
     p.add_argument("--out", type=Path, default=None, help=f"output directory (default for the stdlib: {DEFAULT_OUT})")
     p.add_argument("--workers", type=int, default=2, help="files traced in parallel (1: no Ray)")
     p.add_argument("--address", default=None, help="Ray cluster address to join (default: start a local one)")
@@ -65,7 +66,7 @@ def _run_trace(args: argparse.Namespace) -> int:
         if root.resolve() == stdlib().root.resolve():
             library = stdlib()
         else:
-            library = Library(root=root, prefix=args.logical or root.resolve().name)
+            library = Library.from_directory(root, args.logical)
         if args.out is None:
             raise UsageError("--out is required when PATH is given (the dataset directory to write)")
         out = args.out.expanduser()

@@ -439,7 +439,7 @@ TACTIC_WORDS = frozenset(
     congruence f_equal discriminate injection contradiction exfalso absurd now try repeat do
     progress first solve idtac fail admit give_up all only goal into on lapply replace remember
     case_eq decide equality setoid_rewrite easy assert_by refine unshelve shelve cycle swap
-    rename move after before top bottom of type Type Prop Set true false""".split()
+    rename move after before top bottom of type Type Prop Set true false proof""".split()
 )
 
 
