@@ -86,6 +86,8 @@ def test_identifiers_skip_comments_strings_keywords_and_binders():
     ("order.", []), ("Nat.order.", []), ("2: order.", []), ("try order.", []), ("now order.", []),
     ("try (order; apply le_n).", ["le_n"]), ("split; [apply le_n | order].", ["le_n"]),
     ("first [order | apply Nat.le_refl].", ["Nat.le_refl"]), ("do 2 order.", []),
+    ("rewrite (div_mod a b) at 1 by order.", ["div_mod", "a", "b"]), ("intuition order.", []),
+    ("destruct (lt_total x y); intuition order.", ["lt_total", "x", "y"]),
     # names the tactic introduces itself
     ("intros Ha Eq.", []), ("intros x H%le_S_n.", ["le_S_n"]),
     ("destruct x as [n Eq]; apply le_n.", ["x", "le_n"]),

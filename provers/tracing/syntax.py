@@ -447,7 +447,9 @@ _BINDER_RE = re.compile(r"\s*:=")
 
 # Tacticals after which the next word is a tactic's name, never a term.
 _TACTICALS = frozenset("try repeat progress now solve first abstract once exactly_once time timeout do "
-                       "tryif then else by".split())
+                       "tryif then else by intuition dintuition".split())
+# Words after which a tactic follows wherever they stand ("rewrite H by order", "intuition order").
+_TACTIC_ARGUMENT = frozenset("by intuition dintuition".split())
 # Tactics whose "(H : T)" argument names a new hypothesis.
 _ASSERTS = frozenset("assert eassert enough eenough".split())
 _TOKEN_RE = re.compile(rf"(?P<id>{_IDENT}(?:\.{_IDENT})*)|(?P<num>\d+)|(?P<p>\|\||:=|=>|->|<-|[;\[\]|(){{}}:,%?@!.=<>+*-])")
@@ -547,6 +549,10 @@ def _analyse(text: str):
             elif t in _ASSERTS and i + 2 < n and toks[i + 1][1] == "(" and toks[i + 2][0] == "id" \
                     and i + 3 < n and toks[i + 3][1] == ":":
                 binders.add(i + 2)
+            i += 1
+            continue
+        if t in _TACTIC_ARGUMENT:
+            expect_head = True
             i += 1
             continue
         if t == "as" and i + 1 < n:
