@@ -205,3 +205,16 @@ def test_coqproject_bindings_are_read(tmp_path):
     assert {"MyLib.A.x", "MyLib.A.x_eq", "MyLib.sub.B.y"} <= names
     # an explicit -R wins over the project file
     assert Library.from_directory(src, "Given").module_name("theories/A.v") == "Given.theories.A"
+
+
+def test_only_with_deps_adds_the_files_required(tmp_path):
+    from provers.tracing.driver import select_files
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "A.v").write_text(A_V)
+    (src / "B.v").write_text(B_V.format(name="Lib"))
+    (src / "C.v").write_text("Definition c := 0.\n")
+    cfg = TraceConfig(library=Library(src, "Lib"), out=tmp_path / "out", only=("B.v",), with_deps=True)
+    assert select_files(cfg) == ["A.v", "B.v"]
+    assert _build_products(src) == []

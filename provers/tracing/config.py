@@ -169,6 +169,7 @@ class TraceConfig:
     retry_failed: bool = False
     limit: int | None = None  # only the first N files (sorted), for quick runs
     only: tuple[str, ...] = ()  # only these relative paths
+    with_deps: bool = False  # ... and every file of the library they require (coqdep)
     seed: int = 0
     val_fraction: float = 0.05
     test_fraction: float = 0.05

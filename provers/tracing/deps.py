@@ -40,7 +40,8 @@ def dependencies(library: Library, files: list[Path]) -> dict[str, set[str]]:
     base = (library.build_root or library.root).resolve()
     rels = {Path(f).resolve().relative_to(base).as_posix() for f in files}
     proc = subprocess.run(
-        [_tool("coqdep"), *library.load_args(), *[str(f) for f in files]],
+        [_tool("coqdep"), *(library.load_args() if library.bind else ("-R", str(base), library.prefix)),
+         *[str(f) for f in files]],
         capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0 and not proc.stdout:

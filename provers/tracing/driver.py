@@ -116,7 +116,18 @@ def select_files(config: TraceConfig) -> list[str]:
         missing = [o for o in config.only if o not in rels]
         if missing:
             raise TraceInputError(f"not .v files of {lib.root}: {', '.join(missing)}")
-        rels = [r for r in rels if r in set(config.only)]
+        chosen = set(config.only)
+        if config.with_deps:
+            from provers.tracing.deps import dependencies
+
+            deps = dependencies(lib, lib.files())
+            todo = list(chosen)
+            while todo:
+                for d in deps.get(todo.pop(), ()):
+                    if d not in chosen:
+                        chosen.add(d)
+                        todo.append(d)
+        rels = [r for r in rels if r in chosen]
     if config.limit is not None:
         rels = rels[: config.limit]
     return rels
