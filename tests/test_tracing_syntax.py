@@ -88,6 +88,10 @@ def test_identifiers_skip_comments_strings_keywords_and_binders():
     ("first [order | apply Nat.le_refl].", ["Nat.le_refl"]), ("do 2 order.", []),
     ("rewrite (div_mod a b) at 1 by order.", ["div_mod", "a", "b"]), ("intuition order.", []),
     ("destruct (lt_total x y); intuition order.", ["lt_total", "x", "y"]),
+    # hint databases are not terms
+    ("case (compare_spec x y); autorewrite with order; now symmetry.", ["compare_spec", "x", "y"]),
+    ("auto with arith order.", []), ("eauto with order using le_n.", ["le_n"]),
+    ("apply f with (x := order).", ["f", "order"]),
     # names the tactic introduces itself
     ("intros Ha Eq.", []), ("intros x H%le_S_n.", ["le_S_n"]),
     ("destruct x as [n Eq]; apply le_n.", ["x", "le_n"]),

@@ -450,6 +450,9 @@ _TACTICALS = frozenset("try repeat progress now solve first abstract once exactl
                        "tryif then else by intuition dintuition".split())
 # Words after which a tactic follows wherever they stand ("rewrite H by order", "intuition order").
 _TACTIC_ARGUMENT = frozenset("by intuition dintuition".split())
+# Tactics whose "with a b" names hint databases, not terms ("autorewrite with order").
+_HINT_TACTICS = frozenset("auto eauto trivial autorewrite autounfold typeclasses info_auto info_eauto "
+                          "debug firstorder intuition dintuition autoapply".split())
 # Tactics whose "(H : T)" argument names a new hypothesis.
 _ASSERTS = frozenset("assert eassert enough eenough".split())
 _TOKEN_RE = re.compile(rf"(?P<id>{_IDENT}(?:\.{_IDENT})*)|(?P<num>\d+)|(?P<p>\|\||:=|=>|->|<-|[;\[\]|(){{}}:,%?@!.=<>+*-])")
@@ -509,6 +512,7 @@ def _analyse(text: str):
             start += 1
     lists: list[bool] = []  # open brackets: True for a tactic list
     expect_head = True
+    last_head = ""
     i = start
     while i < n:
         kind, t, _, _ = toks[i]
@@ -536,6 +540,7 @@ def _analyse(text: str):
             continue
         if expect_head:
             heads.add(i)
+            last_head = t
             expect_head = t in _TACTICALS
             if t in ("intros", "intro", "eintros"):
                 j = i + 1
@@ -554,6 +559,13 @@ def _analyse(text: str):
         if t in _TACTIC_ARGUMENT:
             expect_head = True
             i += 1
+            continue
+        if t == "with" and last_head in _HINT_TACTICS:
+            j = i + 1
+            while j < n and toks[j][0] == "id" and toks[j][1] not in ("using", "in", "by"):
+                heads.add(j)  # a hint database's name: not a term
+                j += 1
+            i = j
             continue
         if t == "as" and i + 1 < n:
             j = i + 1
