@@ -254,6 +254,8 @@ class FileReplayer:
                     closed = scopes.last
                     printer = "Print Module Type" if closed is not None and closed.kind == "Module Type" else "Print Module"
                     events = self._events.pop(id(closed), []) if event == "close" else []
+                    for key in [k for k in self._param_types if k[0] == id(closed)]:
+                        del self._param_types[key]  # ids of closed scopes may be reused
                     self._module_members(query(f"{printer} {module}."), module, events,
                                          (lines.pos(s.start), lines.pos(end)))
             elif goals is None:  # the sentence closed the proof
