@@ -9,6 +9,9 @@
   imports) - each one is a tracing error;
 * test queries with no reachable answer: retrieval queries of a ``test`` part none of whose
   positives is accessible (no retriever can answer them);
+* premises whose statement text has a twin (the same text under another name: members that
+  module types and functors get by ``Include``), and test queries whose every positive has an
+  accessible twin (no retriever that reads the text can tell them apart);
 * names outside the corpus (from the assembly's metadata) and the most used premises.
 """
 
@@ -19,6 +22,8 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,17 +48,24 @@ def audit(root: Path) -> dict:
                 uses += 1
                 freq[prov.full_name] += 1
                 inaccessible += not bool(mask[idx])
+    texts = [" ".join(p.code.split()) for p in corpus.premises]
+    text_count = Counter(texts)
     unreachable = {}
     for split in ("random", "novel_premises"):
         qs = build_queries(corpus, ds.read_part(split, "test"))
-        bad = sum(1 for q in qs.queries
-                  if not corpus.accessible_mask(q.file_path, q.theorem_start)[list(q.positives)].any())
-        unreachable[split] = {"queries": len(qs.queries), "unreachable": bad}
+        bad = twins = 0
+        for q in qs.queries:
+            mask = corpus.accessible_mask(q.file_path, q.theorem_start)
+            bad += not mask[list(q.positives)].any()
+            seen = Counter(texts[i] for i in np.flatnonzero(mask))
+            twins += all(seen[texts[i]] > 1 for i in q.positives)
+        unreachable[split] = {"queries": len(qs.queries), "unreachable": bad, "all_positives_have_a_twin": twins}
     meta = json.loads((root / "metadata.json").read_text(encoding="utf-8"))
     assembly = meta.get("assembly", {})
     return {
-        "files": len({t.file_path for t in theorems}) and assembly.get("files"),
+        "files": assembly.get("files"),
         "premises": len(corpus), "theorems": len(theorems), "tactics": assembly.get("tactics"),
+        "premises_with_a_same_text_twin": sum(1 for t in texts if text_count[t] > 1),
         "premise_uses": uses, "inaccessible_uses": inaccessible,
         "names_outside_corpus": assembly.get("names_outside"),
         "test_queries": unreachable, "most_used": freq.most_common(8),
