@@ -569,7 +569,7 @@ def _analyse(text: str):
             continue
         if t == "as" and i + 1 < n:
             j = i + 1
-            if toks[j][1] == "?" :
+            if toks[j][1] == "?" and j + 1 < n:
                 j += 1
             if toks[j][1] in ("[", "("):
                 k = _matching_token(toks, j)
