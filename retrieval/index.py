@@ -98,6 +98,7 @@ class PremiseIndex:
         self.corpus_digest = corpus_digest
         self.model_id = model_id
         self.config = config
+        self._vectors: np.ndarray | None = None  # the stored embeddings, for exact search
 
     @property
     def size(self) -> int:
@@ -139,6 +140,8 @@ class PremiseIndex:
         faiss = require("faiss", "ml", error=MissingExtraError)
         q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
         k = max(1, min(k, self.size))
+        if self.exact:
+            return self._exact_search(q, k, candidates)
         if candidates is None:
             if self.kind == "hnsw":
                 self.index.hnsw.efSearch = max(self.config.hnsw_ef_search, k)
@@ -162,6 +165,26 @@ class PremiseIndex:
             scores = np.hstack([scores, np.full((len(q), pad), -np.inf, dtype=np.float32)])
             ids = np.hstack([ids, np.full((len(q), pad), -1, dtype=np.int64)])
         return scores, ids
+
+    def _exact_search(self, q: np.ndarray, k: int, candidates: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Exact inner products, cut with :func:`exact_top_k` (ties: lower index first), so the
+        dense top-k does not depend on k or on faiss's order among equal scores (premises
+        with the same statement have the same embedding)."""
+        if self._vectors is None:
+            self._vectors = self.index.reconstruct_n(0, self.size)
+        cand = None if candidates is None else np.ascontiguousarray(candidates, dtype=np.int64)
+        vecs = self._vectors if cand is None else self._vectors[cand]
+        out_s = np.full((len(q), k), -np.inf, dtype=np.float32)
+        out_i = np.full((len(q), k), -1, dtype=np.int64)
+        if vecs.shape[0] == 0:
+            return out_s, out_i
+        allowed = np.arange(vecs.shape[0]) if cand is None else cand
+        for row, sc in enumerate(q @ vecs.T):
+            full = np.full(self.size, -np.inf, dtype=np.float32)
+            full[allowed] = sc
+            idx, s = exact_top_k(full, allowed, k)
+            out_s[row, : idx.size], out_i[row, : idx.size] = s, idx
+        return out_s, out_i
 
     # --------------------------------------------------------------------------------- disk
 
@@ -237,7 +260,14 @@ def exact_top_k(scores: np.ndarray, candidates: Sequence[int] | np.ndarray | Non
     s = scores[cand]
     kk = min(k, cand.size)
     if kk < cand.size:
-        part = np.argpartition(-s, kk - 1)[:kk]
+        # the kk-th best score; all better ones, then the lowest-index ties at the cut (an
+        # argpartition alone would pick tied candidates at the cut arbitrarily, so top-10 and
+        # the first 10 of a top-100 could differ)
+        cut = np.partition(-s, kk - 1)[kk - 1]
+        above = np.flatnonzero(-s < cut)
+        tied = np.flatnonzero(-s == cut)
+        tied = tied[np.argsort(cand[tied], kind="stable")][: kk - above.size]
+        part = np.concatenate([above, tied])
     else:
         part = np.arange(cand.size)
     order = part[np.lexsort((cand[part], -s[part]))]

@@ -21,7 +21,7 @@ from retrieval.corpus import PremiseCorpus
 from retrieval.dataset import Pos
 from retrieval.encoder import DenseEncoder
 from retrieval.index import PremiseIndex, exact_top_k
-from retrieval.text import bm25_tokens, premise_text, query_text
+from retrieval.text import bm25_query_tokens, bm25_tokens, premise_text, query_text
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class BM25Retriever:
         """BM25 score of every premise for ``state`` (equal to rank-bm25's ``get_scores``)."""
         out = np.zeros(len(self.corpus), dtype=np.float64)
         counts: dict[str, int] = defaultdict(int)
-        for tok in bm25_tokens(query_text(state)):
+        for tok in bm25_query_tokens(state):
             counts[tok] += 1
         k1 = self.config.k1
         for term, c in counts.items():

@@ -12,8 +12,14 @@ from retrieval.dataset import MARK_END, MARK_START, Premise
 
 TEXT_FORMAT = "premise-text-v1"
 
-_TOKEN = re.compile(r"\w+(?:['.]\w+)*|[^\w\s]", re.UNICODE)
+# words (dotted/primed names kept whole), single brackets and separators, runs of other symbols
+_TOKEN = re.compile(r"\w+(?:['.]\w+)*|[()\[\]{},;]|[^\w\s()\[\]{},;]+", re.UNICODE)
 _SUBWORD = re.compile(r"[._']+")
+# Layout and punctuation, not content: never BM25 terms (in statements or in goal states).
+_PUNCTUATION = frozenset("( ) [ ] { } , ; . : := | _ @ ' ` \" ..".split())
+_SEPARATOR_LINE = re.compile(r"^\s*={4,}\s*$")  # the goal separator line of a Coq state
+_UNFOCUSED_LINE = re.compile(r"^\s*\((?:unfocused|shelved|given up) goals: \d+\)\s*$")
+_HYP_NAMES = re.compile(r"^([A-Za-z_][\w']*(?:\s*,\s*[A-Za-z_][\w']*)*)\s*(?=:=?\s)")
 
 
 def premise_text(p: Premise) -> str:
@@ -31,11 +37,30 @@ def bm25_tokens(text: str) -> list[str]:
     """Lower-cased word and symbol tokens; a dotted or snake_case name also yields its parts.
 
     ``Nat.add_zero`` gives ``nat.add_zero``, ``nat``, ``add``, ``zero``, so a goal mentioning
-    ``add`` can match a premise named ``Nat.add_zero``.
+    ``add`` can match a premise named ``Nat.add_zero``. A run of symbols is one token (``<=``,
+    ``->``, ``++``); brackets, commas, colons and periods are layout and give none.
     """
     out: list[str] = []
     for tok in _TOKEN.findall(text.lower()):
+        if tok in _PUNCTUATION:
+            continue
         out.append(tok)
-        if len(tok) > 1 and ("." in tok or "_" in tok or "'" in tok):
+        if len(tok) > 1 and ("." in tok or "_" in tok or "'" in tok) and tok[0].isalnum():
             out.extend(part for part in _SUBWORD.split(tok) if part)
     return out
+
+
+def bm25_query_tokens(state: str) -> list[str]:
+    """BM25 terms of a goal state, read as a careful user would write the query.
+
+    The separator line (``============================``, which would otherwise be 28 ``=``
+    query terms dominating every score) and the ``(unfocused goals: N)`` header are layout, and
+    the names of hypotheses (``H, H0 : ...``, ``x := t : T``) are arbitrary: none of them are
+    terms. The hypotheses' types and the goals are tokenized like statements (:func:`bm25_tokens`).
+    """
+    lines = []
+    for line in query_text(state).splitlines():
+        if _SEPARATOR_LINE.match(line) or _UNFOCUSED_LINE.match(line):
+            continue
+        lines.append(_HYP_NAMES.sub("", line, count=1) if line[:1].strip() else line)
+    return bm25_tokens("\n".join(lines))

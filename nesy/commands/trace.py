@@ -30,7 +30,8 @@ def register(commands) -> None:
     p.add_argument("path", nargs="?", type=Path, default=None,
                    help="directory of .v files (default: the Coq standard library)")
     p.add_argument("-R", dest="logical", metavar="NAME", default=None,
-                   help="logical name of PATH, as coqc -R PATH NAME (default: the directory's name)")
+                   help="logical name of PATH, as coqc -R PATH NAME (default: the -R/-Q lines of PATH/_CoqProject, "
+                        "else the directory's name)")
     p.add_argument("--out", type=Path, default=None, help=f"output directory (default for the stdlib: {DEFAULT_OUT})")
     p.add_argument("--workers", type=int, default=2, help="files traced in parallel (1: no Ray)")
     p.add_argument("--address", default=None, help="Ray cluster address to join (default: start a local one)")
@@ -39,6 +40,8 @@ def register(commands) -> None:
     p.add_argument("--limit", type=int, default=None, help="only the first N files (sorted by path)")
     p.add_argument("--only", action="append", default=[], metavar="REL_PATH",
                    help="only this file (relative to PATH; repeatable)")
+    p.add_argument("--with-deps", action="store_true",
+                   help="with --only: also every file of the library those files require (coqdep)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random and novel_premises splits")
     p.add_argument("--val-fraction", type=float, default=0.05)
     p.add_argument("--test-fraction", type=float, default=0.05)
@@ -65,7 +68,7 @@ def _run_trace(args: argparse.Namespace) -> int:
         if root.resolve() == stdlib().root.resolve():
             library = stdlib()
         else:
-            library = Library(root=root, prefix=args.logical or root.resolve().name)
+            library = Library.from_directory(root, args.logical)
         if args.out is None:
             raise UsageError("--out is required when PATH is given (the dataset directory to write)")
         out = args.out.expanduser()
@@ -73,7 +76,7 @@ def _run_trace(args: argparse.Namespace) -> int:
         config = TraceConfig(
             library=library, out=out, workers=args.workers, address=args.address,
             sentence_timeout_s=args.sentence_timeout, retry_failed=args.retry_failed, limit=args.limit,
-            only=tuple(args.only), seed=args.seed, val_fraction=args.val_fraction,
+            only=tuple(args.only), with_deps=args.with_deps, seed=args.seed, val_fraction=args.val_fraction,
             test_fraction=args.test_fraction, url=args.url, commit=args.commit,
         )
         from retrieval.splits import SplitConfig

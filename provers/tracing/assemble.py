@@ -4,7 +4,8 @@
   the failure is real), its premises in file order, its imports mapped from Coq library names
   to corpus paths (libraries outside the corpus are dropped).
 * Theorems: every named proof closed by ``Qed``/``Defined``. A tactic's premises are the names
-  it uses (resolved by Coq's ``Locate``) whose full name is a premise of the corpus; each one is
+  it uses (resolved by Coq's ``Locate``) whose full name is a premise of the corpus (for a
+  functor parameter's field ``P.x``: the field ``x`` of ``P``'s module type); each one is
   marked ``<a>name</a>`` in ``annotated_tactic`` with its provenance (file, span).
 * Splits: ``random`` and ``novel_premises`` from :mod:`retrieval.splits`.
 """
@@ -60,6 +61,8 @@ def build(traces: Sequence[FileTrace], url: str = "", commit: str = ""):
         parts, provs, at = [], [], 0
         for u in sorted(tac.used, key=lambda u: u.start):
             prem = premises.get(u.full_name)
+            if prem is None:  # a functor parameter's field: the declaration in its module type
+                prem = next((premises[a] for a in u.alternatives if a in premises), None)
             if prem is None:
                 outside += 1
                 continue

@@ -29,15 +29,17 @@ class CompileResult:
 
 def dependencies(library: Library, files: list[Path]) -> dict[str, set[str]]:
     """Relative path -> relative paths (of ``files``) it requires, from ``coqdep``."""
-    rels = {library.rel(f) for f in files}
+    base = (library.build_root or library.root).resolve()
+    rels = {Path(f).resolve().relative_to(base).as_posix() for f in files}
     proc = subprocess.run(
-        [coq_tool("coqdep"), *library.load_args(), *[str(f) for f in files]],
+        [coq_tool("coqdep"), *(library.load_args() if library.bind else ("-R", str(base), library.prefix)),
+         *[str(f) for f in files]],
         capture_output=True, text=True, timeout=600,
     )
     if proc.returncode != 0 and not proc.stdout:
         raise TraceInputError(f"coqdep failed on {library.root}: {proc.stderr.strip()[:500]}")
     deps: dict[str, set[str]] = {r: set() for r in rels}
-    root = library.root.resolve()
+    root = (library.build_root or library.root).resolve()
     for line in proc.stdout.replace("\\\n", " ").splitlines():
         if ":" not in line:
             continue
@@ -85,27 +87,57 @@ def topological_order(deps: dict[str, set[str]]) -> list[str]:
     return order
 
 
+def mirror_sources(library: Library, build_root: Path) -> None:
+    """Copy the library's ``.v`` files (and ``_CoqProject``) into ``build_root``, where coqc
+    writes its ``.vo``/``.glob`` files: the user's source tree is never written to. A file whose
+    copy has the same bytes is left alone (its mtime, hence its up-to-date ``.vo``, is kept);
+    copies of files that are gone are removed with their build products."""
+    build_root.mkdir(parents=True, exist_ok=True)
+    wanted = set()
+    for src in library.files():
+        rel = library.rel(src)
+        wanted.add(rel)
+        dst = build_root / rel
+        data = src.read_bytes()
+        if dst.is_file() and dst.read_bytes() == data:
+            continue
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(dst.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(dst)
+        for ext in (".vo", ".glob", ".vos", ".vok"):
+            dst.with_suffix(ext).unlink(missing_ok=True)
+    for old in build_root.rglob("*.v"):
+        if old.relative_to(build_root).as_posix() not in wanted:
+            for ext in (".v", ".vo", ".glob", ".vos", ".vok"):
+                old.with_suffix(ext).unlink(missing_ok=True)
+
+
 def compile_library(library: Library, files: list[Path], timeout_s: float = 600.0,
                     on_file: Callable[[str, str | None], None] | None = None) -> CompileResult:
-    """Compile every file with coqc in dependency order (skipping up-to-date ``.vo`` files)."""
+    """Compile every file with coqc in dependency order (skipping up-to-date ``.vo`` files).
+
+    ``files`` are paths under the library's build directory (:func:`mirror_sources`) when it
+    has one."""
     deps = dependencies(library, files)
     order = topological_order(deps)
     coqc = coq_tool("coqc")
     failed: dict[str, str] = {}
+    base = library.build_root or library.root
     for rel in order:
-        src = library.root / rel
+        src = base / rel
         vo = src.with_suffix(".vo")
         bad_dep = next((d for d in sorted(deps[rel]) if d in failed), None)
         if bad_dep is not None:
             failed[rel] = f"not compiled: it requires {bad_dep}, which failed"
         elif vo.exists() and vo.stat().st_mtime >= max(
-            [src.stat().st_mtime] + [(library.root / d).with_suffix(".vo").stat().st_mtime for d in deps[rel]]
+            [src.stat().st_mtime] + [(base / d).with_suffix(".vo").stat().st_mtime for d in deps[rel]]
         ):
             pass
         else:
             try:
                 proc = subprocess.run([coqc, "-q", *library.load_args(), str(src)], capture_output=True,
-                                      text=True, timeout=timeout_s, cwd=str(library.root))
+                                      text=True, timeout=timeout_s, cwd=str(base))
                 if proc.returncode != 0:
                     vo.unlink(missing_ok=True)
                     failed[rel] = "coqc failed: " + _squash(proc.stderr or proc.stdout)

@@ -6,6 +6,7 @@ Layout of the output directory ``out``::
     traces/<path>.json     one file's trace (:mod:`provers.tracing.records`), written atomically
     errors.jsonl           one line per file that failed to compile or replay (path, sentence, message)
     summary.md             counts and timings
+    build/<binding>/       a user's library compiled (a mirror of its .v files, its .vo/.glob)
 
 Resuming: a file whose ``traces/<path>.json`` exists and carries the same key (its bytes, its
 options, the tracer version, the Coq version) is not traced again; failed files are traced again
@@ -19,6 +20,7 @@ running cluster, else a local one is started with that many CPUs). Both call the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import time
@@ -35,6 +37,7 @@ from provers.tracing.config import TraceConfig, TraceInputError
 from provers.tracing.records import FileError, FileStats, FileTrace, trace_from_json, trace_to_json
 
 TRACES_DIR = "traces"
+BUILD_DIR = "build"  # .vo/.glob of a user's library, per name binding (never in the source tree)
 ERRORS_FILE = "errors.jsonl"
 SUMMARY_FILE = "summary.md"
 
@@ -111,7 +114,18 @@ def select_files(config: TraceConfig) -> list[str]:
         missing = [o for o in config.only if o not in rels]
         if missing:
             raise TraceInputError(f"not .v files of {lib.root}: {', '.join(missing)}")
-        rels = [r for r in rels if r in set(config.only)]
+        chosen = set(config.only)
+        if config.with_deps:
+            from provers.tracing.deps import dependencies
+
+            deps = dependencies(lib, lib.files())
+            todo = list(chosen)
+            while todo:
+                for d in deps.get(todo.pop(), ()):
+                    if d not in chosen:
+                        chosen.add(d)
+                        todo.append(d)
+        rels = [r for r in rels if r in chosen]
     if config.limit is not None:
         rels = rels[: config.limit]
     return rels
@@ -137,9 +151,15 @@ def run_trace(
     out.mkdir(parents=True, exist_ok=True)
     compile_failed: dict[str, str] = {}
     if not lib.prebuilt:
-        from provers.tracing.deps import compile_library
+        from provers.tracing.deps import compile_library, mirror_sources
 
-        res = compile_library(lib, [lib.root / r for r in rels], config.coqc_timeout_s, on_compile)
+        # built in a private directory of the output, one per name binding: nothing is written
+        # into the user's tree, and a .vo built under another -R is never picked up
+        build = (out / BUILD_DIR / lib.binding_digest()).resolve()
+        mirror_sources(lib, build)
+        lib = dataclasses.replace(lib, build_root=build)
+        config = dataclasses.replace(config, library=lib)
+        res = compile_library(lib, [build / r for r in rels], config.coqc_timeout_s, on_compile)
         compile_failed = {r: e for r, e in res.failed.items() if r in set(rels)}
     traces: dict[str, FileTrace] = {}
     todo: list[tuple[str, str]] = []

@@ -33,6 +33,10 @@ class UsedName:
     end: int
     full_name: str
     kind: str
+    # Other full names the object may be a premise under, tried in order when ``full_name`` is
+    # not a premise of the corpus: a functor parameter's field ``P.x`` is the field ``x`` of the
+    # parameter's module type(s) (see :mod:`provers.tracing.replay`).
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,8 @@ def trace_to_json(t: FileTrace) -> dict[str, Any]:
                 "end": list(th.end),
                 "tactics": [
                     [tac.tactic, tac.state_before, tac.state_after,
-                     [[u.text, u.start, u.end, u.full_name, u.kind] for u in tac.used]]
+                     [[u.text, u.start, u.end, u.full_name, u.kind, *([list(u.alternatives)] if u.alternatives else [])]
+                      for u in tac.used]]
                     for tac in th.tactics
                 ],
             }
@@ -154,7 +159,7 @@ def trace_from_json(d: dict[str, Any]) -> FileTrace:
                 start=tuple(th["start"]),
                 end=tuple(th["end"]),
                 tactics=tuple(
-                    TacticRecord(tac, before, after, tuple(UsedName(*u) for u in used))
+                    TacticRecord(tac, before, after, tuple(UsedName(*u[:5], tuple(u[5]) if len(u) > 5 else ()) for u in used))
                     for tac, before, after, used in th["tactics"]
                 ),
             )

@@ -75,6 +75,8 @@ def is_tactic(sentence: str) -> bool:
     if body in ("{", "}"):
         return False
     word = re.match(r"[A-Za-z_][\w']*", body)
+    if word and body[word.end():word.end() + 1] == "." and re.match(r"[A-Za-z_]", body[word.end() + 1:word.end() + 2]):
+        return True  # a qualified name first ("Nat.order.", "Z.swap_greater."): a tactic, no command is qualified
     return not (word and word.group(0)[0].isupper())
 
 
@@ -202,6 +204,14 @@ class FileReplayer:
 
         self._cache = cache = LocateCache(query)
         scopes = Scopes(self.module)
+        self._events: dict[int, list] = {}  # id(module scope) -> [("decl", short) | ("incl", start, end)]
+        self._param_types: dict[tuple[int, str], tuple[str, ...]] = {}  # (id(scope), param) -> module types
+
+        def note(event: tuple) -> None:
+            m = scopes.innermost_module()
+            if m is not None:
+                self._events.setdefault(id(m), []).append(event)
+
         proof: _OpenProof | None = None
         for i, s in enumerate(sentences):
             current.update(index=i, sentence=s.text, offset=s.start)
@@ -223,23 +233,42 @@ class FileReplayer:
                 decls = declared(s.text)
                 if decls:
                     for d in decls:
+                        cache.forget(d.name)
+                        if d.kind == "Let" and scopes.in_section():
+                            continue  # section-local: gone when the section closes, no global premise
                         self._add_premise(scopes.full_name(d.name), d.kind, d.code,
                                           lines.pos(s.start + d.start), lines.pos(s.start + d.end))
-                        cache.forget(d.name)
+                        note(("decl", d.name))
                     continue
                 cache.clear()
+                if head(blank_comments(s.text))[0] == "Include":
+                    note(("incl", lines.pos(s.start), lines.pos(end)))
+                    continue
                 event, module = scopes.update(s.text)
+                if event == "open" and scopes.stack and scopes.stack[-1].params:
+                    opened = scopes.stack[-1]
+                    for pname, types in opened.params:
+                        self._param_types[(id(opened), pname)] = tuple(
+                            full for t in types for full in [_module_type_name(query(f"Locate Module {t}."))] if full)
                 if module and event in ("close", "define"):
-                    self._module_members(query(f"Print Module {module}."), module, lines.pos(s.start), lines.pos(end))
+                    closed = scopes.last
+                    printer = "Print Module Type" if closed is not None and closed.kind == "Module Type" else "Print Module"
+                    events = self._events.pop(id(closed), []) if event == "close" else []
+                    for key in [k for k in self._param_types if k[0] == id(closed)]:
+                        del self._param_types[key]  # ids of closed scopes may be reused
+                    self._module_members(query(f"{printer} {module}."), module, events,
+                                         (lines.pos(s.start), lines.pos(end)))
             elif goals is None:  # the sentence closed the proof
                 closer = head(blank_comments(s.text))[0]
                 kept = closer in _CLOSERS_KEPT or closer == "Proof"
+                local = bool(proof.names) and proof.names[0].kind == "Let" and scopes.in_section()
                 for d in proof.names:
                     full = scopes.full_name(d.name)
-                    if closer != "Abort":
+                    if closer != "Abort" and not local:
                         self._add_premise(full, d.kind, d.code, lines.pos(proof.start + d.start), lines.pos(end))
+                        note(("decl", d.name))
                     cache.forget(d.name)
-                if kept and proof.names and proof.tactics:
+                if kept and proof.names and proof.tactics and not local:
                     d = proof.names[0]
                     self._theorems.append(TheoremRecord(
                         full_name=scopes.full_name(d.name), kind=d.kind, statement=d.code,
@@ -250,17 +279,21 @@ class FileReplayer:
                 proof = None
             else:
                 after = render_state(goals)
+                after_hyps = _hyp_names(goals.focused)
                 if is_tactic(s.text):
                     used = []
                     for ident in identifiers(s.text):
-                        if ident.text in proof.hyps:
+                        # a hypothesis before the tactic, or one it introduces, shadows a global
+                        if ident.text in proof.hyps or ident.text in after_hyps:
                             continue
                         loc = cache.resolve(ident.text)
                         if loc is not None and loc.kind in TERM_KINDS:
-                            used.append(UsedName(ident.text, ident.start, ident.end, scopes.normalize(loc.full_name), loc.kind))
+                            full = scopes.normalize(loc.full_name)
+                            used.append(UsedName(ident.text, ident.start, ident.end, full, loc.kind,
+                                                 self._parameter_field(scopes, full)))
                     proof.tactics.append(TacticRecord(s.text, proof.state, after, tuple(used)))
                 proof.state = after
-                proof.hyps = _hyp_names(goals.focused)
+                proof.hyps = after_hyps
         if proof is not None:
             raise fail("the file ends inside a proof")
         current.update(index=None, sentence="")
@@ -275,10 +308,50 @@ class FileReplayer:
         self._known.add(full)
         self._premises.append(FilePremise(full, kind, code, start, end))
 
-    def _module_members(self, printed: str, module: str, start, end) -> None:
-        """Add the constants of a closed/defined module that the file does not state itself."""
+    def _parameter_field(self, scopes: Scopes, full: str) -> tuple[str, ...]:
+        """For ``P.x`` with ``P`` a parameter of an open functor: ``T.x`` for each module type
+        ``T`` of ``P`` (the declaration the field stands for); else ``()``."""
+        first, _, rest = full.partition(".")
+        if not rest:
+            return ()
+        for s in reversed(scopes.stack):
+            types = self._param_types.get((id(s), first))
+            if types is not None:
+                return tuple(f"{t}.{rest}" for t in types)
+        return ()
+
+    def _module_members(self, printed: str, module: str, events: list, span) -> None:
+        """Add the constants of a closed/defined module or module type that the file does not
+        state itself (members it got by ``Include``, functor application, ``<+``).
+
+        ``Print Module`` lists members in declaration order; a member that is not one of the
+        file's own declarations sits between two of them, so it came from the last ``Include``
+        before the next declaration, and is dated there (an ``Include`` cannot be inside a
+        proof, so this is exact for accessibility). Members with no ``Include`` to date them
+        (``Module M := F X.``, ``<+`` in the header) are dated at ``span`` (the sentence that
+        closed or defined the module)."""
+        cursor = -1
         for name, kind, code in parse_print_module(printed):
+            j = next((k for k in range(cursor + 1, len(events)) if events[k] == ("decl", name)), None)
+            if j is not None:
+                cursor = j
+                continue
+            k, last = cursor + 1, None
+            while k < len(events) and events[k][0] != "decl":
+                if events[k][0] == "incl":
+                    last = k
+                k += 1
+            start, end = (events[last][1], events[last][2]) if last is not None else span
             self._add_premise(f"{module}.{name}", "Included", code, start, end)
+
+
+def _module_type_name(located: str) -> str:
+    """The full name in ``Locate Module T`` output (``Module Type Coq.X.T`` / ``ModType X.T``)."""
+    for ln in located.splitlines():
+        m = re.match(r"\s*(?:Module\s+Type|ModType|Module)\s+(\S+)", ln)
+        if m:
+            return m.group(1)
+    return ""
 
 
 def _hyp_names(goals: tuple[Goal, ...]) -> frozenset[str]:
@@ -286,33 +359,48 @@ def _hyp_names(goals: tuple[Goal, ...]) -> frozenset[str]:
 
 
 _ITEM_RE = re.compile(r"^(Parameter|Definition|Axiom)\s+([^\s:]+)\s*:\s*(.*?)\.?$", re.DOTALL)
+_STRUCT_WORDS = re.compile(r"(?<![\w'.])(Struct|Sig|End)(?![\w'])")
+_ITEM_START = re.compile(r"(?<![\w'.])(Parameter|Definition|Axiom|Inductive|CoInductive|Module|Record|Class|Instance)\s")
 
 
 def parse_print_module(printed: str) -> list[tuple[str, str, str]]:
-    """``(name, keyword, "name : type")`` of the top-level constants in ``Print Module`` output."""
-    lines = printed.splitlines()
-    try:
-        k = next(i for i, ln in enumerate(lines) if ln.strip().startswith(":= Struct") or ln.strip() == "Struct")
-    except StopIteration:
+    """``(name, keyword, "name : type")`` of the top-level constants in ``Print Module`` output.
+
+    Works for modules (``:= Struct ... End``), functors (``Functor (P:T) Struct ... End``) and
+    module types (``Sig ... End``, ``Funsig (P:T) Sig ... End``), printed over many lines or on
+    one; items of nested modules are skipped.
+    """
+    text = " ".join(printed.split())
+    words = list(_STRUCT_WORDS.finditer(text))
+    if not words or words[0].group(1) == "End":
         return []
-    body = lines[k + 1:]
-    indent = None
-    items: list[list[str]] = []
-    for ln in body:
-        if not ln.strip():
-            continue
-        lead = len(ln) - len(ln.lstrip())
-        if indent is None:
-            indent = lead
-        if lead < indent:
-            break  # "End" of the structure
-        if lead == indent:
-            items.append([ln.strip()])
-        elif items:
-            items[-1].append(ln.strip())
+    body_start = words[0].end()
+    # the top-level body runs to the End matching the first Struct/Sig
+    depth, body_end, nested = 0, len(text), []
+    for w in words:
+        if w.group(1) in ("Struct", "Sig"):
+            depth += 1
+            if depth == 2:
+                nested.append([w.start(), None])
+        else:
+            depth -= 1
+            if depth == 1 and nested and nested[-1][1] is None:
+                nested[-1][1] = w.end()
+            if depth == 0:
+                body_end = w.start()
+                break
+    body = text[body_start:body_end]
+    blank = list(body)
+    for x, y in nested:  # blank nested structures (their items are not members of this one)
+        for k in range(x - body_start, min(y - body_start, len(blank)) if y else len(blank)):
+            blank[k] = " "
+    flat = "".join(blank)
+    starts = [m.start() for m in _ITEM_START.finditer(flat)]
     out = []
-    for item in items:
-        m = _ITEM_RE.match(" ".join(item))
+    for k, st in enumerate(starts):
+        item = flat[st: starts[k + 1] if k + 1 < len(starts) else len(flat)].strip()
+        item = " ".join(item.split())
+        m = _ITEM_RE.match(item)
         if m:
             out.append((m.group(2), m.group(1), f"{m.group(2)} : {m.group(3).strip()}"))
     return out

@@ -293,6 +293,8 @@ class Scope:
     kind: str  # "Module", "Module Type" or "Section"
     name: str
     functor: bool = False  # a module with parameters: its names are internal to the functor
+    # the parameters: (name, names of the module types in its type, as written), in order
+    params: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 _MODULE_RE = re.compile(
@@ -306,6 +308,7 @@ class Scopes:
     def __init__(self, file_module: str) -> None:
         self.file_module = file_module
         self.stack: list[Scope] = []
+        self.last: Scope | None = None  # the scope the last "close"/"define" was about
 
     def prefix(self) -> str:
         """The path a name declared now gets: the file's module, then open modules."""
@@ -335,8 +338,9 @@ class Scopes:
         return any(s.kind == "Module Type" or s.functor for s in self.stack)
 
     def update(self, sentence: str) -> tuple[str, str | None]:
-        """Follow ``Section``/``Module``/``End``; returns what happened and the module's full
-        name where one was defined or closed: ``("open"|"close"|"define"|"", name)``."""
+        """Follow ``Section``/``Module``/``End``; returns what happened and the module's (or
+        module type's) full name where one was defined or closed: ``("open"|"close"|"define"|"",
+        name)``; :attr:`last` is then its :class:`Scope` (kind, functor or not, parameters)."""
         text = blank_comments(sentence).strip().rstrip(".").strip()
         kw, at = head(text)
         body = text[at:]
@@ -350,10 +354,12 @@ class Scopes:
             if m:
                 kind = "Module Type" if m.group(2) else "Module"
                 name, rest = m.group(3), m.group(4)
-                if _find_top(rest, 0, len(rest), ":=") >= 0:
-                    return ("define", self.full_name(name)) if kind == "Module" else ("", None)
                 functor = rest.lstrip().startswith("(")
-                self.stack.append(Scope(kind, name, functor))
+                scope = Scope(kind, name, functor, _params(rest))
+                if _find_top(rest, 0, len(rest), ":=") >= 0:
+                    self.last = scope
+                    return "define", self.full_name(name)
+                self.stack.append(scope)
                 return "open", None
         elif kw == "End":
             m = _name_at(body, len("End"))
@@ -362,13 +368,53 @@ class Scopes:
                 for k in range(len(self.stack) - 1, -1, -1):
                     if self.stack[k].name == name:
                         closing = self.stack[k]
-                        plain = closing.kind == "Module" and not closing.functor and not self.in_module_type_or_functor_below(k)
                         del self.stack[k:]
-                        return ("close", self.full_name(name) if plain else None)
+                        if closing.kind == "Section":
+                            return "close", None
+                        self.last = closing
+                        return "close", self.full_name(name)
         return "", None
+
+    def in_section(self) -> bool:
+        return any(s.kind == "Section" for s in self.stack)
+
+    def innermost_module(self) -> Scope | None:
+        return next((s for s in reversed(self.stack) if s.kind != "Section"), None)
+
+    def parameter(self, name: str) -> tuple[str, ...] | None:
+        """The module types (as written) of the innermost open functor parameter ``name``."""
+        for s in reversed(self.stack):
+            for p, types in s.params:
+                if p == name:
+                    return types
+        return None
 
     def in_module_type_or_functor_below(self, k: int) -> bool:
         return any(s.kind == "Module Type" or s.functor for s in self.stack[:k])
+
+
+_PARAM_RE = re.compile(rf"\(\s*(?:(?:Import|Export)\s+)?((?:{_IDENT}\s+)*{_IDENT})\s*:\s*([^()]*?)\s*\)")
+
+
+def _params(rest: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Functor parameters of ``(P Q : T <+ U) (R : V)``: each name with the module types named."""
+    out = []
+    at = 0
+    while True:
+        m = _PARAM_RE.match(rest, at)
+        if m is None:
+            m2 = re.compile(r"\s*").match(rest, at)
+            if m2 and rest[m2.end():m2.end() + 1] == "(" and _PARAM_RE.match(rest, m2.end()):
+                at = m2.end()
+                continue
+            break
+        types = tuple(t.group(0) for part in m.group(2).split("<+")
+                      for t in [re.compile(rf"\s*!?\s*({_IDENT}(?:\.{_IDENT})*)").match(part)] if t)
+        types = tuple(re.sub(r"^[\s!]+", "", t) for t in types)
+        for n in m.group(1).split():
+            out.append((n, types))
+        at = m.end()
+    return tuple(out)
 
 
 # ------------------------------------------------------------------ tactics
@@ -394,22 +440,187 @@ TACTIC_WORDS = frozenset(
     congruence f_equal discriminate injection contradiction exfalso absurd now try repeat do
     progress first solve idtac fail admit give_up all only goal into on lapply replace remember
     case_eq decide equality setoid_rewrite easy assert_by refine unshelve shelve cycle swap
-    rename move after before top bottom of type Type Prop Set true false""".split()
+    rename move after before top bottom of type Type Prop Set true false proof""".split()
 )
 
 
 _BINDER_RE = re.compile(r"\s*:=")
 
+# Tacticals after which the next word is a tactic's name, never a term.
+_TACTICALS = frozenset("try repeat progress now solve first abstract once exactly_once time timeout do "
+                       "tryif then else by intuition dintuition".split())
+# Words after which a tactic follows wherever they stand ("rewrite H by order", "intuition order").
+_TACTIC_ARGUMENT = frozenset("by intuition dintuition".split())
+# Tactics whose "with a b" names hint databases, not terms ("autorewrite with order").
+_HINT_TACTICS = frozenset("auto eauto trivial autorewrite autounfold typeclasses info_auto info_eauto "
+                          "debug firstorder intuition dintuition autoapply".split())
+# Tactics whose "(H : T)" argument names a new hypothesis.
+_ASSERTS = frozenset("assert eassert enough eenough".split())
+_TOKEN_RE = re.compile(rf"(?P<id>{_IDENT}(?:\.{_IDENT})*)|(?P<num>\d+)|(?P<p>\|\||:=|=>|->|<-|[;\[\]|(){{}}:,%?@!.=<>+*-])")
+
+
+def _tokens(text: str) -> list[tuple[str, str, int, int]]:
+    """``(kind, text, start, end)`` tokens of ``text``: ``id``, ``num`` or punctuation ``p``."""
+    out = []
+    for m in _TOKEN_RE.finditer(text):
+        kind = m.lastgroup or "p"
+        if kind == "id" and m.start() > 0 and (text[m.start() - 1].isalnum() or text[m.start() - 1] in "_'"):
+            continue
+        out.append((kind, m.group(0), m.start(), m.end()))
+    return out
+
+
+def _matching_token(toks, i: int) -> int:
+    """Index of the bracket closing ``toks[i]`` (or the last token)."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    depth = 0
+    for j in range(i, len(toks)):
+        t = toks[j][1]
+        if toks[j][0] == "p" and t in pairs:
+            depth += 1
+        elif toks[j][0] == "p" and t in pairs.values():
+            depth -= 1
+            if depth == 0:
+                return j
+    return len(toks) - 1
+
+
+def _pattern_names(toks, i: int, j: int, out: set[int]) -> None:
+    """Mark the identifiers of an intro pattern ``toks[i:j]`` as binders (not after ``%``)."""
+    for k in range(i, j):
+        if toks[k][0] == "id" and not (k > 0 and toks[k - 1][1] == "%"):
+            out.add(k)
+
+
+def _analyse(text: str):
+    """Tokens of a tactic, the token indices in tactic-name position, and the binder indices.
+
+    Tactic-name position: the start (after a goal selector), after ``;``, ``||``, a tactical
+    (``try``, ``now``, ``do 2``, ...), and after ``[``/``|`` of a tactic list (``t; [a | b]``,
+    ``first [a | b]``). Binders: names a tactic introduces (``intros a b``, ``as [n Eq]``,
+    ``eqn:E``, ``into H``, ``assert (H : _)``, ``fix f``, ``(x := t)``) and names bound in terms
+    (``fun x =>``, ``forall x,``, ``exists x,`` inside a term).
+    """
+    toks = _tokens(text)
+    heads: set[int] = set()
+    binders: set[int] = set()
+    n = len(toks)
+    # a goal selector "2:", "all:", "1,2:", "[G]:", "!:" at the very start
+    start = 0
+    m = re.match(SELECTOR_RE, text)
+    if m:
+        while start < n and toks[start][2] < m.end():
+            start += 1
+    lists: list[bool] = []  # open brackets: True for a tactic list
+    expect_head = True
+    last_head = ""
+    i = start
+    while i < n:
+        kind, t, _, _ = toks[i]
+        if kind == "p":
+            if t in ("[", "(", "{"):
+                tactic_list = t == "[" and (expect_head or (i > 0 and toks[i - 1][1] in (";", "solve", "first", "tryif")))
+                lists.append(tactic_list)
+                expect_head = tactic_list or (t == "(" and expect_head)  # "try (order; auto)"
+            elif t in ("]", ")", "}"):
+                if lists:
+                    lists.pop()
+                expect_head = False
+            elif t in (";", "||"):
+                expect_head = True
+            elif t == "|" and lists and lists[-1]:
+                expect_head = True
+            elif t == ">" and expect_head:
+                pass  # "[> a | b ]"
+            else:
+                expect_head = False
+            i += 1
+            continue
+        if kind == "num":
+            i += 1
+            continue
+        if expect_head:
+            heads.add(i)
+            last_head = t
+            expect_head = t in _TACTICALS
+            if t in ("intros", "intro", "eintros"):
+                j = i + 1
+                while j < n and toks[j][1] not in (";", "||") and not (toks[j][1] in ("]", "|") and lists and lists[-1]):
+                    if toks[j][1] == "until":
+                        break
+                    j += 1
+                _pattern_names(toks, i + 1, j, binders)
+            elif t in ("fix", "cofix") and i + 1 < n and toks[i + 1][0] == "id":
+                binders.add(i + 1)
+            elif t in _ASSERTS and i + 2 < n and toks[i + 1][1] == "(" and toks[i + 2][0] == "id" \
+                    and i + 3 < n and toks[i + 3][1] == ":":
+                binders.add(i + 2)
+            i += 1
+            continue
+        if t in _TACTIC_ARGUMENT:
+            expect_head = True
+            i += 1
+            continue
+        if t == "with" and last_head in _HINT_TACTICS:
+            j = i + 1
+            while j < n and toks[j][0] == "id" and toks[j][1] not in ("using", "in", "by"):
+                heads.add(j)  # a hint database's name: not a term
+                j += 1
+            i = j
+            continue
+        if t == "as" and i + 1 < n:
+            j = i + 1
+            if toks[j][1] == "?" and j + 1 < n:
+                j += 1
+            if toks[j][1] in ("[", "("):
+                k = _matching_token(toks, j)
+                _pattern_names(toks, j, k, binders)
+            elif toks[j][0] == "id":
+                binders.add(j)
+        elif t in ("eqn", "into") and i + 1 < n:
+            j = i + 1 + (toks[i + 1][1] == ":")
+            if j < n and toks[j][0] == "id":
+                binders.add(j)
+        elif t in ("fun", "forall", "exists", "exists2"):
+            stop = "=>" if t == "fun" else ","
+            j = i + 1
+            while j < n and toks[j][1] != stop and toks[j][1] not in (";", "."):
+                if toks[j][1] == "(":
+                    k = _matching_token(toks, j)
+                    c = next((x for x in range(j, k) if toks[x][1] == ":"), k)
+                    binders.update(x for x in range(j + 1, c) if toks[x][0] == "id")
+                    j = k + 1
+                    continue
+                if toks[j][1] == ":":
+                    j = next((x for x in range(j, n) if toks[x][1] == stop), n)
+                    break
+                if toks[j][0] == "id":
+                    binders.add(j)
+                j += 1
+        i += 1
+    return toks, heads, binders
+
+
+SELECTOR_RE = r"\s*(?:all|\d+(?:\s*[-,]\s*\d+)*|\[[^\]]*\]|!|par)\s*:(?!=)"
+
 
 def identifiers(tactic: str) -> list[Ident]:
-    """The qualified identifiers of a tactic, outside comments and strings, in order."""
+    """The qualified identifiers of a tactic that may denote global terms, in order.
+
+    Skipped: comments and strings, Ltac keywords and common tactic names, any word in
+    tactic-name position (``order.``, ``try Nat.order``: a tactic, even where a constant has that
+    name too), and names the tactic binds itself (intro patterns, ``eqn:``, ``assert (H : _)``,
+    ``(x := t)``, ``fun``/``forall`` binders: every occurrence of such a name, since it shadows
+    the global one).
+    """
     text = blank_comments(tactic)
+    toks, heads, binders = _analyse(text)
+    bound = {toks[k][1] for k in binders}
     out = []
-    for m in _QUALID_RE.finditer(text):
-        word = m.group(0)
-        if word in TACTIC_WORDS:
+    for k, (kind, word, a, b) in enumerate(toks):
+        if kind != "id" or k in heads or word in bound or word in TACTIC_WORDS:
             continue
-        if _BINDER_RE.match(text, m.end()):  # (x := t): a binder name
+        if _BINDER_RE.match(text, b):  # (x := t): a binder name
             continue
-        out.append(Ident(word, m.start(), m.end()))
+        out.append(Ident(word, a, b))
     return out

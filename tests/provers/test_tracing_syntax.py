@@ -61,12 +61,15 @@ def test_scopes_modules_sections_and_normalisation():
     assert sc.normalize("Other.z") == "Other.z"
     assert sc.update("Module N := Make M.") == ("define", "Lib.F.M.N")
     assert sc.update("Module Type T.") == ("open", None)
-    assert sc.update("End T.") == ("close", None)  # module types hold no constants
-    sc.update("End S.")
+    # module types and functors are listed too (their Include'd members are premises)
+    assert sc.update("End T.") == ("close", "Lib.F.M.T") and sc.last.kind == "Module Type"
+    assert sc.update("End S.") == ("close", None)
     assert sc.update("End M.") == ("close", "Lib.F.M")
-    assert sc.update("Module F (X : T) <: U.") == ("open", None)
-    assert sc.update("End F.") == ("close", None)  # functor bodies are not instances
+    assert sc.update("Module F (Import X Y : T <+ T') (Z : U) <: U.") == ("open", None)
+    assert sc.parameter("Y") == ("T", "T'") and sc.parameter("Z") == ("U",) and sc.parameter("W") is None
+    assert sc.update("End F.") == ("close", "Lib.F.F") and sc.last.functor
     assert sc.prefix() == "Lib.F"
+    assert sc.update("Module Type S' := S <+ Notations.") == ("define", "Lib.F.S'")
 
 
 def test_identifiers_skip_comments_strings_keywords_and_binders():
@@ -75,6 +78,33 @@ def test_identifiers_skip_comments_strings_keywords_and_binders():
     tac = "apply Nat.le_trans."
     (ident,) = identifiers(tac)
     assert tac[ident.start:ident.end] == "Nat.le_trans"
+
+
+@pytest.mark.parametrize("tactic, expected", [
+    # a word in tactic position is a tactic, even where a constant has that name (Coq's
+    # Locate lists the record Relation_Definitions.order before the Ltac order)
+    ("order.", []), ("Nat.order.", []), ("2: order.", []), ("try order.", []), ("now order.", []),
+    ("try (order; apply le_n).", ["le_n"]), ("split; [apply le_n | order].", ["le_n"]),
+    ("first [order | apply Nat.le_refl].", ["Nat.le_refl"]), ("do 2 order.", []),
+    ("rewrite (div_mod a b) at 1 by order.", ["div_mod", "a", "b"]), ("intuition order.", []),
+    ("destruct (lt_total x y); intuition order.", ["lt_total", "x", "y"]),
+    # hint databases are not terms
+    ("case (compare_spec x y); autorewrite with order; now symmetry.", ["compare_spec", "x", "y"]),
+    ("auto with arith order.", []), ("eauto with order using le_n.", ["le_n"]),
+    ("apply f with (x := order).", ["f", "order"]),
+    # names the tactic introduces itself
+    ("intros Ha Eq.", []), ("intros x H%le_S_n.", ["le_S_n"]),
+    ("destruct x as [n Eq]; apply le_n.", ["x", "le_n"]),
+    ("induction n as [|n IH] eqn:Heq.", []), ("rename H into Eq.", ["H"]),
+    ("assert (Eq : x = 0) by apply le_n.", ["x", "le_n"]), ("set (Eq := 3).", []),
+    ("remember (S n) as Eq.", ["S", "n"]), ("pose proof (le_S n) as Lt.", ["le_S", "n"]),
+    ("apply (fun Eq => le_S Eq).", ["le_S"]), ("exact (forall (Eq : nat), Eq = Eq).", ["nat"]),
+    # terms stay terms
+    ("exists O.", ["O"]), ("destruct (le_lt_dec n m) as [H|H].", ["le_lt_dec", "n", "m"]),
+    ("rewrite (app_nil_r [x]).", ["app_nil_r", "x"]),
+])
+def test_identifiers_are_terms_not_tactics_or_introduced_names(tactic, expected):
+    assert [i.text for i in identifiers(tactic)] == expected
 
 
 def test_blank_comments_keeps_offsets():
@@ -134,9 +164,20 @@ Nat
 @pytest.mark.parametrize("sentence, expected", [
     ("intros.", True), ("--", False), ("-", False), ("{", False), ("2: lia.", True),
     ("Proof.", False), ("Show.", False), ("all: auto.", True), ("(* c *) simpl.", True),
+    ("Nat.order.", True), ("Z.swap_greater.", True), ("1: Nat.order.", True), ("Qed.", False),
 ])
 def test_is_tactic(sentence, expected):
     assert is_tactic(sentence) is expected
+
+
+def test_parse_print_module_of_module_types_and_functors_on_one_line():
+    printed = """Module Type
+ T3 =
+ Funsig (P:T)
+   Sig Parameter gl : forall x : P.t, x = x. Module Sub : Sig Parameter z : nat. End Parameter t3 : True. End"""
+    assert parse_print_module(printed) == [
+        ("gl", "Parameter", "gl : forall x : P.t, x = x"), ("t3", "Parameter", "t3 : True"),
+    ]
 
 
 def test_library_errors(tmp_path):

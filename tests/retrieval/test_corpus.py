@@ -13,7 +13,7 @@ from retrieval.examples import toy_library
 from retrieval.metrics import aggregate, format_table, recall_at_k, reciprocal_rank
 from retrieval.queries import build_queries
 from retrieval.retrievers import BM25Retriever, RetrievalRequest
-from retrieval.text import bm25_tokens, premise_text
+from retrieval.text import bm25_query_tokens, bm25_tokens, premise_text
 
 
 def _p(path, name, code, line):
@@ -100,7 +100,7 @@ def test_bm25_scores_equal_rank_bm25():
     r = BM25Retriever(c)
     ref = BM25Okapi([bm25_tokens(premise_text(p)) for p in c.premises])
     for goal in ["x : nat\nH : mango x\n⊢ mango (S x)", "forall x, ripe_kiwi x", "nothing matches ∀"]:
-        np.testing.assert_allclose(r.scores(goal), ref.get_scores(bm25_tokens(goal)), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(r.scores(goal), ref.get_scores(bm25_query_tokens(goal)), rtol=1e-9, atol=1e-12)
 
 
 def test_bm25_ranks_lexical_match_first_and_respects_accessibility():
