@@ -193,14 +193,14 @@ def test_resume_reuses_cached_files_and_retraces_changed_ones(tmp_path):
     first = run_trace(config)
     assert first.traced_now == 2 and not first.failed
     again = run_trace(config)
-    assert again.traced_now == 0 and again.theorems == first.theorems
+    assert again.traced_now == 0 and again.dataset.theorems == first.dataset.theorems
     corpus = (tmp_path / "out" / "corpus.jsonl").read_text()
     # a truncated cache file is not trusted, a changed source is traced again
     p = trace_path(config.out, "A.v")
     p.write_text(p.read_text()[:100])
     (lib.root / "B.v").write_text(B_V + "\nLemma extra : True.\nProof. exact I. Qed.\n")
     third = run_trace(config)
-    assert third.traced_now == 2 and third.theorems == first.theorems + 1
+    assert third.traced_now == 2 and third.dataset.theorems == first.dataset.theorems + 1
     assert (tmp_path / "out" / "corpus.jsonl").read_text() != corpus
     assert not list((tmp_path / "out").rglob("*.tmp"))
 
@@ -252,7 +252,7 @@ def test_parallel_on_ray_gives_the_same_dataset(tmp_path, ray_session):
     for f in ("corpus.jsonl", "random/train.json", "novel_premises/test.json"):
         assert (tmp_path / "serial" / f).read_text() == (tmp_path / "par" / f).read_text()
     assert (tmp_path / "par" / TRACES_DIR / "A.v.json").is_file()
-    assert serial.tactics == parallel.tactics
+    assert serial.dataset == parallel.dataset
 
 
 BULLETS_V = """Require Import Arith.

@@ -164,7 +164,7 @@ def test_tracing_never_writes_into_the_source_tree(tmp_path):
     (src / "A.v").write_text(A_V)
     (src / "B.v").write_text(B_V.format(name="Lib"))
     r = run_trace(TraceConfig(library=Library(src, "Lib"), out=tmp_path / "out", workers=1))
-    assert not r.failed and r.theorems == 2
+    assert not r.failed and r.dataset.theorems == 2
     assert _build_products(src) == []
     assert _build_products(tmp_path / "out" / "build")  # built there instead
 
@@ -180,11 +180,11 @@ def test_stale_build_products_of_another_binding_do_not_break_a_run(tmp_path):
     assert (src / "A.vo").exists()
     out = tmp_path / "out"
     r = run_trace(TraceConfig(library=Library(src, "Lib"), out=out, workers=1))
-    assert not r.failed and r.theorems == 2
+    assert not r.failed and r.dataset.theorems == 2
     # and the same output directory traced again under another name: its own build
     (src / "B.v").write_text(B_V.format(name="Other"))
     r = run_trace(TraceConfig(library=Library(src, "Other"), out=out, workers=1))
-    assert not r.failed and r.theorems == 2
+    assert not r.failed and r.dataset.theorems == 2
 
 
 def test_coqproject_bindings_are_read(tmp_path):
