@@ -1,4 +1,4 @@
-"""CLI for proof search: ``nesy eval minif2f`` and ``nesy train tactics``.
+"""CLI for proof search: ``nesy eval minif2f``, ``nesy eval library`` and ``nesy train tactics``.
 
 Registered from :func:`provers.cli.register`. Cheap to import: argparse only; the run functions
 import the heavy parts.
@@ -26,34 +26,28 @@ def register(commands) -> None:
     e.add_argument("--backend", default="coq", help="proof backend: coq or lean")
     e.add_argument("--split", default="valid", choices=("valid", "test"))
     e.add_argument("--data", type=Path, default=None, help="miniF2F checkout: minif2f-rocq (valid/*.v) or minif2f-lean4 (MiniF2F/Valid/*.lean); default: ../shared/data/minif2f-{rocq,lean4} beside the checkout")
-    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | A*0.5+B*0.5")
-    e.add_argument("--search", default="best-first", choices=("best-first", "sample"))
-    e.add_argument("--attempts", type=int, default=1, help="independent attempts per theorem (samples for --search sample; searches for best-first)")
-    e.add_argument("--decoding", default=None, choices=("beam", "sample"), help="model decoding (default: beam for best-first with one attempt, else sample)")
-    e.add_argument("--temperature", type=float, default=1.0)
-    e.add_argument("--k", type=int, default=8, help="tactics asked of the generator per expansion / per draw")
-    e.add_argument("--time", type=float, default=60.0, help="seconds per attempt (model + prover)")
-    e.add_argument("--expansions", type=int, default=100, help="node expansions per best-first search")
-    e.add_argument("--max-depth", type=int, default=30)
-    e.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
-    e.add_argument("--max-new-tokens", type=int, default=64)
-    e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
-    e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
-    e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
-    e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
-    e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
-    e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
-    e.add_argument("--retries", type=int, default=2, help="times a theorem is retried after its actor dies")
-    e.add_argument("--limit", type=int, default=None, help="only the first N theorems (sorted by name)")
-    e.add_argument("--names", default=None, help="only these theorems (comma-separated)")
-    e.add_argument("--out", type=Path, default=Path("runs/minif2f"), help="output directory (one subdirectory per generator)")
-    e.add_argument("--fresh", action="store_true", help="discard earlier results instead of resuming")
-    e.add_argument("--no-check", action="store_true", help="skip the kernel check (proofs then are not counted as verified)")
+    _search_arguments(e, default_out="runs/minif2f")
     e.add_argument("--lean-repo", default=None, help="Lean: URL of the traced miniF2F repository (LeanDojo)")
     e.add_argument("--lean-commit", default=None, help="Lean: commit of --lean-repo")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
-    e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
+
+    lib = commands.add(
+        "eval library",
+        help="evaluate a prover on the theorems of a traced Coq library, each in its file's context",
+        run=_run_eval_library,
+        description=(
+            "Prove the theorems of a split of a dataset written by nesy trace, each started at its place in its "
+            "source file (everything before it in force, it and what follows invisible), with the same job engine, "
+            "rows, resume, summary and plot as nesy eval minif2f. Every proof counted passes the kernel check in the "
+            "file's context (the file's prefix, the statement and the proof compiled under a private name, then "
+            "Print Assumptions with the allow-list and coqchk). Theorems that cannot start there (Program "
+            "obligations, a changed file, ...) are error rows with the reason."
+        ),
+    )
+    lib.add_argument("--data", type=Path, required=True, help="a traced dataset directory (nesy trace --out)")
+    lib.add_argument("--split", default="random", choices=("random", "novel_premises"))
+    lib.add_argument("--part", default="test", choices=("train", "val", "test"))
+    lib.add_argument("--no-tactic-imports", action="store_true", help="do not add 'From Coq Require Import Lia Lra Psatz.' after a file's prefix")
+    _search_arguments(lib, default_out="runs/library")
 
     t = commands.add(
         "train tactics",
@@ -76,6 +70,36 @@ def register(commands) -> None:
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--max-input-chars", type=int, default=400, help="goal text kept per example (and at generation time)")
     t.add_argument("--pairs", type=Path, default=None, help="reuse (state, tactic) pairs from this JSONL (as written to DIR/pairs.jsonl) instead of tracing")
+
+
+def _search_arguments(e, default_out: str) -> None:
+    """The options of every evaluation job (search, generator, workers, output, warm starts)."""
+    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | A*0.5+B*0.5")
+    e.add_argument("--search", default="best-first", choices=("best-first", "sample"))
+    e.add_argument("--attempts", type=int, default=1, help="independent attempts per theorem (samples for --search sample; searches for best-first)")
+    e.add_argument("--decoding", default=None, choices=("beam", "sample"), help="model decoding (default: beam for best-first with one attempt, else sample)")
+    e.add_argument("--temperature", type=float, default=1.0)
+    e.add_argument("--k", type=int, default=8, help="tactics asked of the generator per expansion / per draw")
+    e.add_argument("--time", type=float, default=60.0, help="seconds per attempt (model + prover)")
+    e.add_argument("--expansions", type=int, default=100, help="node expansions per best-first search")
+    e.add_argument("--max-depth", type=int, default=30)
+    e.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
+    e.add_argument("--max-new-tokens", type=int, default=64)
+    e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
+    e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
+    e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
+    e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
+    e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
+    e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
+    e.add_argument("--retries", type=int, default=2, help="times a theorem is retried after its actor dies")
+    e.add_argument("--limit", type=int, default=None, help="only the first N theorems (miniF2F: sorted by name; library: in the dataset's order)")
+    e.add_argument("--names", default=None, help="only these theorems (comma-separated)")
+    e.add_argument("--out", type=Path, default=Path(default_out), help="output directory (one subdirectory per generator)")
+    e.add_argument("--fresh", action="store_true", help="discard earlier results instead of resuming")
+    e.add_argument("--no-check", action="store_true", help="skip the kernel check (proofs then are not counted as verified)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
+    e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
 
 
 def _run_train_tactics(args: argparse.Namespace) -> int:
@@ -121,3 +145,9 @@ def _run_eval_minif2f(args: argparse.Namespace) -> int:
     from provers.evaluation.command import run_eval_minif2f
 
     return run_eval_minif2f(args)
+
+
+def _run_eval_library(args: argparse.Namespace) -> int:
+    from provers.evaluation.command import run_eval_library
+
+    return run_eval_library(args)

@@ -90,6 +90,24 @@ class LibraryTheorem:
     scope: str = ""
     position: int = 0  # offset of the declaration in its file (a job walks a file from last to first)
     check_header: str = ""  # the header as the kernel check compiles it (open modules unconstrained)
+    check_statement: str = ""  # the statement as the check states it (a Definition/Instance: as a Lemma)
+
+    # What the evaluation engine asks of a problem's context (provers.evaluation.data.Problem).
+    @property
+    def order_key(self) -> tuple[str, int]:
+        return file_order_key(self)
+
+    def check(self, sentences: list[str], *, timeout_s: float = 120.0):
+        return check_library_proof(self, sentences, timeout_s=timeout_s)
+
+    def proof_file(self, sentences: list[str]) -> str:
+        """The file the kernel check compiles for this proof (without its own checking lines):
+        the prefix, nesy's prelude, the theorem with the proof, and the scopes closed."""
+        from provers.coq.check import proof_file_text
+
+        head = f"(* {self.full_name}, {self.file}:{self.theorem.line}, in its file's context; compile with: coqc {' '.join(self.check_args)} *)\n"
+        theorem = _checked_theorem(self)
+        return head + proof_file_text(theorem, sentences) + "".join(c + "\n" for c in self.closing)
 
 
 @dataclass(frozen=True)
@@ -240,12 +258,20 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     if "Program" in words[:4] or body.startswith("Next Obligation") or "Obligation" in words[:2]:
         raise UnstartableError(Unstartable.PROGRAM, f"{full_name}: a Program declaration (its obligations are proved apart)")
     m = _DECL_RE.match(body)
+    check_statement = ""
     if m is None:
         kind = head(body)[0] or "?"
-        if re.search(rf"\b{re.escape(short)}\b", body):
-            raise UnstartableError(Unstartable.UNSUPPORTED_KIND, f"{full_name}: '{kind}' is not a theorem-like declaration (Theorem, Lemma, ...)")
-        raise UnstartableError(Unstartable.FILE_CHANGED, f"{rel}:{start[0]}: {short} is not declared there any more")
-    if m.group(2) != short:
+        d = _PROOF_MODE_DECL.match(body)
+        if d is not None and d.group(2) == short and ":=" not in d.group(3):
+            # a Definition/Instance proved with tactics: the kernel check states its type as a Lemma
+            # (what is checked is a proof of that type; transparency and instance declaration
+            # only matter to later sentences, which the check does not hold)
+            check_statement = f"Lemma {short}{d.group(3)}"
+        elif re.search(rf"\b{re.escape(short)}\b", body):
+            raise UnstartableError(Unstartable.UNSUPPORTED_KIND, f"{full_name}: '{kind}' is not a theorem-like declaration (Theorem, Lemma, Definition, Instance)")
+        else:
+            raise UnstartableError(Unstartable.FILE_CHANGED, f"{rel}:{start[0]}: {short} is not declared there any more")
+    elif m.group(2) != short:
         raise UnstartableError(Unstartable.FILE_CHANGED, f"{rel}:{start[0]}: declares {m.group(2)}, the trace says {short}")
     scopes = Scopes(lib.module_name(rel))
     openers: list[int] = []  # index of the sentence that opened each scope of the stack
@@ -273,7 +299,12 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     env_args = ("-q", *noinit, *load_args, "-topfile", str(lib.root / rel))
     closing = tuple(f"End {s.name}." for s in reversed(scopes.stack))
     scope = ".".join(s.name for s in scopes.stack if s.kind != "Section")
-    return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header)
+    return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header,
+                          check_statement)
+
+
+_PROOF_MODE_DECL = re.compile(
+    r"^(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global|Polymorphic|Monomorphic)\s+)*(Definition|Instance)\s+([A-Za-z_][\w']*)(\s.*|)$", re.DOTALL)
 
 
 _MODULE_OPENER = re.compile(r"^(\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?Module\s+(?:(?:Import|Export)\s+)?[A-Za-z_][\w']*)[^.]*?\.$", re.DOTALL)
@@ -348,8 +379,12 @@ def check_library_proof(lt: LibraryTheorem, sentences: list[str], *, timeout_s: 
     from provers.coq.check import CheckConfig, check_proof
 
     cfg = replace(config or CheckConfig(timeout_s=timeout_s), extra_args=lt.check_args)
-    theorem = replace(lt.theorem, header=lt.check_header) if lt.check_header else lt.theorem
+    theorem = _checked_theorem(lt)
     return check_proof(theorem, sentences, config=cfg, closing=lt.closing, scope=lt.scope)
+
+
+def _checked_theorem(lt: LibraryTheorem) -> Theorem:
+    return replace(lt.theorem, header=lt.check_header or lt.theorem.header, statement=lt.check_statement or lt.theorem.statement)
 
 
 def file_order_key(lt: LibraryTheorem) -> tuple[str, int]:

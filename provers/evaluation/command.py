@@ -1,4 +1,5 @@
-"""The run function behind ``nesy eval minif2f`` (parsing lives in :mod:`provers.cli_search`)."""
+"""The run functions behind ``nesy eval minif2f`` and ``nesy eval library`` (parsing lives in
+:mod:`provers.cli_search`): two problem sources, one job engine (:mod:`provers.evaluation.job`)."""
 
 from __future__ import annotations
 
@@ -19,18 +20,8 @@ def _label_dir(spec: str) -> str:
     return f"{readable or 'gen'}-{hashlib.sha1(spec.encode()).hexdigest()[:8]}"
 
 
-def run_eval_minif2f(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
+def _check_search_args(args: argparse.Namespace) -> None:
     from nesy.errors import UsageError
-    from provers.distributed import PoolConfig
-    from provers.evaluation.data import default_data_dir, load_minif2f
-    from provers.evaluation.job import EvalConfig, run_eval, summarize, summary_markdown, with_generator
-    from provers.evaluation.metrics import plot_coverage
-    from provers.generators.base import GeneratorConfig
-    from provers.prove import Status
-    from provers.registry import canonical_name
-    from provers.search.result import SearchBudget
 
     if args.workers < 1 or args.attempts < 1 or args.k < 1 or args.expansions < 1:
         raise UsageError("--workers, --attempts, --k and --expansions must be at least 1")
@@ -40,17 +31,58 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if args.warm_budget < 0:
         raise UsageError("--warm-budget must be at least 0 MiB")
-    backend = canonical_name(args.backend)
-    data = args.data or default_data_dir(backend)
-    problems = load_minif2f(data, args.split, backend=backend, lean_repo=args.lean_repo, lean_commit=args.lean_commit)
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+
+
+def _select(problems: list, args: argparse.Namespace, where: str) -> list:
+    from nesy.errors import UsageError
+
     if args.names:
         wanted = [n.strip() for n in args.names.split(",") if n.strip()]
         unknown = sorted(set(wanted) - {p.name for p in problems})
         if unknown:
-            raise UsageError(f"--names: not in the {args.split} split: {', '.join(unknown[:10])}")
+            raise UsageError(f"--names: not in {where}: {', '.join(unknown[:10])}")
         problems = [p for p in problems if p.name in set(wanted)]
     if args.limit is not None:
         problems = problems[: args.limit]
+    return problems
+
+
+def run_eval_minif2f(args: argparse.Namespace) -> int:
+    from provers.evaluation.data import default_data_dir, load_minif2f
+    from provers.registry import canonical_name
+
+    _check_search_args(args)
+    backend = canonical_name(args.backend)
+    data = args.data or default_data_dir(backend)
+    problems = load_minif2f(data, args.split, backend=backend, lean_repo=args.lean_repo, lean_commit=args.lean_commit)
+    problems = _select(problems, args, f"the {args.split} split")
+    return _run_job(args, problems, backend, f"miniF2F {args.split}", f"{args.split}, {data}", "nesy eval minif2f")
+
+
+def run_eval_library(args: argparse.Namespace) -> int:
+    """``nesy eval library``: the theorems of a traced library's split, each in its file's context."""
+    from provers.evaluation.data import load_library
+
+    _check_search_args(args)
+    problems = load_library(args.data, args.split, args.part, tactic_imports=not args.no_tactic_imports)
+    problems = _select(problems, args, f"{args.split}/{args.part}")
+    return _run_job(args, problems, "coq", f"library {args.data.name} {args.split}/{args.part}",
+                    f"{args.split}/{args.part}, {args.data}", "nesy eval library")
+
+
+def _run_job(args: argparse.Namespace, problems: list, backend: str, title: str, where: str, command: str) -> int:
+    """Run every generator spec of ``args`` on ``problems`` (one job engine for every source)."""
+    from tqdm import tqdm
+
+    from provers.distributed import PoolConfig
+    from provers.evaluation.job import EvalConfig, run_eval, summarize, summary_markdown, with_generator
+    from provers.evaluation.metrics import plot_coverage
+    from provers.generators.base import GeneratorConfig
+    from provers.prove import Status
+    from provers.search.result import SearchBudget
+
     specs = args.generator or ["portfolio"]
     decoding = args.decoding or ("beam" if args.search == "best-first" and args.attempts == 1 else "sample")
     budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout)
@@ -72,7 +104,7 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
         sub = out / _label_dir(spec)
         if args.fresh and sub.exists():
             shutil.rmtree(sub)
-        print(f"nesy eval minif2f: {len(problems)} theorems ({args.split}, {data}) | generator {spec} | {args.search} x{args.attempts} "
+        print(f"{command}: {len(problems)} theorems ({where}) | generator {spec} | {args.search} x{args.attempts} "
               f"| k={budget.num_candidates}, {budget.time_s:g}s/attempt, {budget.max_expansions} expansions, {budget.tactic_timeout_s:g}s/tactic "
               f"| {pool.workers} worker(s){' on Ray' if pool.ray else ''} -> {sub}/", file=sys.stderr)
         counts = {"proved": 0, "failed": 0, "other": 0}
@@ -93,14 +125,15 @@ def run_eval_minif2f(args: argparse.Namespace) -> int:
         rows, stats = run_eval(problems, config, sub, pool, on_row=on_row)
         bar.close()
         summary = summarize(rows, args.attempts)
-        summary["config"] = {**json.loads(json.dumps(asdict(config), default=str)), "split": args.split, "data": str(data), "workers": pool.workers}
+        summary["config"] = {**json.loads(json.dumps(asdict(config), default=str)), "split": args.split, "data": str(args.data or where), "workers": pool.workers,
+                             "command": command, "part": getattr(args, "part", None), "limit": args.limit}
         summary["pool"] = asdict(stats)
         (sub / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
         summaries[spec] = summary
         curves[spec] = [summary["pass_at_k"][str(k)] for k in range(1, args.attempts + 1)] if summary["pass_at_k"] else []
-    text = summary_markdown(summaries, f"miniF2F {args.split} ({backend}, {args.search}, {len(problems)} theorems)")
+    text = summary_markdown(summaries, f"{title} ({backend}, {args.search}, {len(problems)} theorems)")
     (out / "summary.md").write_text(text, encoding="utf-8")
-    fits = plot_coverage({k: v for k, v in curves.items() if v}, str(out / "coverage.png"), f"miniF2F {args.split}: coverage vs samples")
+    fits = plot_coverage({k: v for k, v in curves.items() if v}, str(out / "coverage.png"), f"{title}: coverage vs samples")
     print(text)
     for label, fit in fits.items():
         if fit is None and args.attempts > 1:

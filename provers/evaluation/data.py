@@ -29,10 +29,21 @@ class DatasetError(InputError):
 
 @dataclass(frozen=True)
 class Problem:
+    """One theorem of an evaluation, or why it cannot be started (``error``: an error row).
+
+    ``context`` is set by problem sources whose theorems live in a context of their own (a
+    library theorem at its place in its file, :class:`provers.coq.library.LibraryTheorem`): it
+    gives the prover options (``env_args``), the kernel check in that context (``check``), the
+    proof file (``proof_file``) and the order a warm job takes theorems in (``order_key``); its
+    theorem already carries the prelude it may have. Without it, the theorem is a stand-alone
+    problem (miniF2F): nesy's tactic imports are added and the usual check runs.
+    """
+
     name: str
     file: str
     theorem: Theorem | None
     error: str | None = None
+    context: object | None = None
 
 
 def default_data_dir(backend: str) -> Path:
@@ -112,3 +123,26 @@ def _load_lean(root: Path, split: str, repo: str | None, commit: str | None) -> 
         except (DatasetError, UnicodeDecodeError) as exc:
             out.append(Problem(f.stem, str(f), None, str(exc)))
     return sorted(out, key=lambda p: p.name)
+
+
+LIBRARY_SPLITS = ("random", "novel_premises")
+LIBRARY_PARTS = ("train", "val", "test")
+
+
+def load_library(data: str | Path, split: str, part: str = "test", *, tactic_imports: bool = True) -> list[Problem]:
+    """The theorems of a traced library's split part (``nesy trace`` output), in dataset order,
+    each started in its file's context (:mod:`provers.coq.library`). A theorem that cannot start
+    there is a problem with the reason as its error (an error row; the job goes on)."""
+    from provers.coq.library import LibraryConfig, load_split
+
+    if split not in LIBRARY_SPLITS:
+        raise DatasetError(f"unknown split {split!r}; expected one of {', '.join(LIBRARY_SPLITS)}")
+    if part not in LIBRARY_PARTS:
+        raise DatasetError(f"unknown part {part!r}; expected one of {', '.join(LIBRARY_PARTS)}")
+    out = []
+    for p in load_split(data, split, part, LibraryConfig(tactic_imports=tactic_imports)):
+        if p.theorem is None:
+            out.append(Problem(p.full_name, p.file, None, p.error))
+        else:
+            out.append(Problem(p.full_name, p.file, p.theorem.theorem, None, p.theorem))
+    return out

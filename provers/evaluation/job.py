@@ -75,14 +75,17 @@ class EvalWorker:
         base = {"name": problem.name, "file": problem.file, "generator": self.generator.name, "search": self.config.search, "worker_pid": os.getpid()}
         if problem.theorem is None:
             return {**base, "status": Status.ERROR.value, "message": problem.error or "unreadable problem", "wall_s": 0.0}
-        theorem = prepare_theorem(problem.theorem, ProveConfig(backend=self.config.backend))
-        env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s)
+        # (a problem source's own reasons, such as a library theorem that cannot start in its file,
+        # arrive here as ``error``: a row with the reason, and the job goes on)
+        ctx = problem.context
+        theorem = problem.theorem if ctx is not None else prepare_theorem(problem.theorem, ProveConfig(backend=self.config.backend))
+        env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s, extra_args=tuple(getattr(ctx, "env_args", ())))
         backend = get_backend(self.config.backend)
         started: dict = {}
         try:
             with backend(theorem, env_config, pool=self.pool) if self.pool is not None else backend(theorem, env_config) as (env, init):
                 started = {"start": getattr(env, "warm_start", "cold"), "start_s": round(time.monotonic() - start, 4)}
-                body = self._attempts(env, init, theorem)
+                body = self._attempts(env, init, theorem, ctx)
         except EnvInitError as exc:
             return {**base, "status": Status.NOT_ELABORATED.value, "message": str(exc)[:1000], "wall_s": time.monotonic() - start}
         except GeneratorError as exc:
@@ -91,7 +94,7 @@ class EvalWorker:
             return {**base, "status": Status.ERROR.value, "message": f"{type(exc).__name__}: {exc}"[:1000], "wall_s": time.monotonic() - start}
         return {**base, **body, **started, "wall_s": time.monotonic() - start}
 
-    def _attempts(self, env, init, theorem: Theorem) -> dict:
+    def _attempts(self, env, init, theorem: Theorem, ctx=None) -> dict:
         cfg = self.config
         verdicts: dict[tuple[str, ...], tuple[bool, str]] = {}
         check_s = 0.0
@@ -103,7 +106,10 @@ class EvalWorker:
                     verdicts[proof] = (True, "not checked (--no-check)")
                 else:
                     t0 = time.monotonic()
-                    v = _verify(cfg.backend, theorem, list(proof), cfg.check_timeout_s)
+                    if ctx is not None:  # the check in the problem's own context (a library file's)
+                        v = ctx.check(list(proof), timeout_s=cfg.check_timeout_s)
+                    else:
+                        v = _verify(cfg.backend, theorem, list(proof), cfg.check_timeout_s)
                     check_s += time.monotonic() - t0
                     verdicts[proof] = (v.ok, v.message)
             return verdicts[proof][0]
@@ -211,11 +217,20 @@ def run_eval(
         if on_row:
             on_row(row)
 
-    ordered = warm_order(problems) if config.warm and canonical_name(config.backend) == "coq" else problems
+    ordered = job_order(problems) if config.warm and canonical_name(config.backend) == "coq" else problems
     tasks = [Task(p.name, p) for p in ordered]
     stats = run_pool(tasks, partial(EvalWorker, config), pool, log, on_row=written, error_row=_error_row(config, config.generator.spec))
     rows = [r for r in log.rows() if r["name"] in by_name]
     return rows, stats
+
+
+def job_order(problems: list[Problem]) -> list[Problem]:
+    """The order a warm job takes ``problems`` in: by header (:func:`warm_order`), or, for problems
+    with a context, as the context says (a library file's theorems from the last to the first, so
+    that each start on a warm process of that file is one ``Edit_at`` back)."""
+    if any(p.context is not None for p in problems):
+        return sorted(problems, key=lambda p: (1, *p.context.order_key) if p.context is not None else (0, p.file, 0))
+    return warm_order(problems)
 
 
 def _write_proof(out_dir: Path, problem: Problem, proof: list[str], config: EvalConfig) -> None:
@@ -223,6 +238,11 @@ def _write_proof(out_dir: Path, problem: Problem, proof: list[str], config: Eval
     from provers.coq.sentences import check_tactic
 
     if problem.theorem is None:
+        return
+    if problem.context is not None:
+        sentences = [s for t in proof for s in check_tactic(t).sentences]
+        (out_dir / "proofs").mkdir(exist_ok=True)
+        (out_dir / "proofs" / f"{problem.name}.v").write_text(problem.context.proof_file(sentences), encoding="utf-8")
         return
     theorem = prepare_theorem(problem.theorem, ProveConfig(backend=config.backend))
     sentences = [s for t in proof for s in check_tactic(t).sentences]
