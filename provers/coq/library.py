@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provers.coq.files import _DECL_RE
-from provers.coq.sentences import SentenceError, Sentence, split_sentences, strip_comments
+from provers.coq.sentences import Sentence, SentenceError, split_sentences, strip_comments
 from provers.errors import InputError
 from provers.protocol import Theorem
 from provers.tracing.config import STDLIB_PREFIX, STDLIB_ROOT, Library, stdlib
@@ -199,6 +199,35 @@ class _FileText:
     def sentence_at(self, offset: int) -> int | None:
         return self._by_start.get(offset)
 
+    @functools.cached_property
+    def _walk(self) -> tuple[list[tuple], list[str | None]]:
+        """Per sentence index: the open scopes before it (with the index of each one's opener),
+        and the first refusal of the kernel check among the sentences before it (or None)."""
+        from provers.coq.check import _system_command
+
+        scopes = Scopes("")
+        openers: list[int] = []
+        states, refusals = [], []
+        refused: str | None = None
+        for i, s in enumerate(self.sentences):
+            states.append(tuple(zip(scopes.stack, openers)))
+            refusals.append(refused)
+            depth = len(scopes.stack)
+            scopes.update(s.text)
+            del openers[len(scopes.stack):]
+            if len(scopes.stack) > depth:
+                openers.append(i)
+            if refused is None:
+                refused = _system_command(s.text)
+        return states, refusals
+
+    def scopes_before(self, index: int) -> tuple:
+        """``(Scope, opener index)`` of every section/module open before sentence ``index``."""
+        return self._walk[0][index]
+
+    def refusal_before(self, index: int) -> str | None:
+        return self._walk[1][index]
+
 
 def load_split(dataset: str | Path, split: str, part: str, config: LibraryConfig | None = None) -> list[LibraryProblem]:
     """The theorems of ``split``/``part`` of a traced dataset, each ready to start or with its reason.
@@ -273,22 +302,14 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
             raise UnstartableError(Unstartable.FILE_CHANGED, f"{rel}:{start[0]}: {short} is not declared there any more")
     elif m.group(2) != short:
         raise UnstartableError(Unstartable.FILE_CHANGED, f"{rel}:{start[0]}: declares {m.group(2)}, the trace says {short}")
-    scopes = Scopes(lib.module_name(rel))
-    openers: list[int] = []  # index of the sentence that opened each scope of the stack
-    for i, s in enumerate(src.sentences[:index]):
-        depth = len(scopes.stack)
-        scopes.update(s.text)
-        del openers[len(scopes.stack):]
-        if len(scopes.stack) > depth:
-            openers.append(i)
-    if scopes.in_module_type_or_functor():
-        where = ".".join(s.name for s in scopes.stack)
+    open_scopes = src.scopes_before(index)
+    stack = [sc for sc, _ in open_scopes]
+    if any(sc.kind == "Module Type" or sc.functor for sc in stack):
+        where = ".".join(sc.name for sc in stack)
         raise UnstartableError(Unstartable.IN_FUNCTOR, f"{full_name}: inside the module type or functor {where}")
     header = src.text[:offset].rstrip()
-    check_header = _unconstrained(src, header, [i for i, sc in zip(openers, scopes.stack) if sc.kind == "Module"])
-    from provers.coq.check import _system_command
-
-    refusal = _system_command(header)
+    check_header = _unconstrained(src, header, [i for sc, i in open_scopes if sc.kind == "Module"])
+    refusal = src.refusal_before(index)
     if refusal:
         raise UnstartableError(Unstartable.REFUSED_COMMAND, f"{full_name}: the file before it {refusal.removeprefix('refused: ')}")
     module = lib.module_name(rel)
@@ -297,8 +318,8 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     theorem = Theorem(name=short, statement=sentence, header=header, file_path=rel,
                       line=start[0], prelude=prelude)
     env_args = ("-q", *noinit, *load_args, "-topfile", str(lib.root / rel))
-    closing = tuple(f"End {s.name}." for s in reversed(scopes.stack))
-    scope = ".".join(s.name for s in scopes.stack if s.kind != "Section")
+    closing = tuple(f"End {sc.name}." for sc in reversed(stack))
+    scope = ".".join(sc.name for sc in stack if sc.kind != "Section")
     return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header,
                           check_statement)
 
@@ -355,7 +376,7 @@ def _prelude_libraries() -> frozenset[str]:
     try:
         f = Path(tmp) / "Q.v"
         f.write_text(f"{TACTIC_IMPORTS}\nPrint Libraries.\n", encoding="utf-8")
-        out = subprocess.run(["coqc", "-q", str(f)], capture_output=True, text=True, timeout=300, cwd=tmp).stdout
+        out = subprocess.run(["coqc", "-q", str(f)], check=False, capture_output=True, text=True, timeout=300, cwd=tmp).stdout
     finally:
         import shutil
 

@@ -1,4 +1,9 @@
-"""The miniF2F evaluation job: one row per theorem, on one process or a Ray actor pool.
+"""The evaluation job (``nesy eval minif2f``, ``nesy eval library``): one row per theorem, on one
+process or a Ray actor pool.
+
+Problems come from a source (:mod:`provers.evaluation.data`): stand-alone miniF2F files, or the
+theorems of a traced library, each with its file context (start options, the kernel check in
+the file's context, the order a warm worker takes a file's theorems in).
 
 For each theorem an :class:`EvalWorker` starts the backend's environment (Coq: with
 ``From Coq Require Import Lia Lra Psatz.`` added after the header, as ``nesy prove`` does), runs
@@ -25,8 +30,8 @@ from provers.errors import EnvError, EnvInitError, InputError, ProverError
 from provers.evaluation.data import Problem
 from provers.evaluation.metrics import coverage_curve, fit_power_law
 from provers.generators.base import GeneratorConfig, GeneratorError, TacticGenerator
-from provers.prove import ProveConfig, Status, new_warm_pool, prepare_theorem, warm_order
 from provers.protocol import EnvConfig, Theorem
+from provers.prove import ProveConfig, Status, new_warm_pool, prepare_theorem, warm_order
 from provers.registry import canonical_name, get_backend
 from provers.search.best_first import best_first_search, sample_proofs
 from provers.search.result import SearchBudget, SearchStatus
@@ -73,11 +78,9 @@ class EvalWorker:
         problem: Problem = task.payload
         start = time.monotonic()
         base = {"name": problem.name, "file": problem.file, "generator": self.generator.name, "search": self.config.search, "worker_pid": os.getpid()}
-        if problem.theorem is None:
+        if problem.theorem is None:  # unreadable, or a library theorem that cannot start in its file: the reason
             return {**base, "status": Status.ERROR.value, "message": problem.error or "unreadable problem", "wall_s": 0.0}
-        # (a problem source's own reasons, such as a library theorem that cannot start in its file,
-        # arrive here as ``error``: a row with the reason, and the job goes on)
-        ctx = problem.context
+        ctx = problem.context  # a library theorem's file context (provers.coq.library), or None
         theorem = problem.theorem if ctx is not None else prepare_theorem(problem.theorem, ProveConfig(backend=self.config.backend))
         env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s, extra_args=tuple(getattr(ctx, "env_args", ())))
         backend = get_backend(self.config.backend)
