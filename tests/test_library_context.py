@@ -260,3 +260,23 @@ def test_cli_eval_library_rows_resume_and_summary(traced, tmp_path, capsys):
     assert len(again) == len(rows)
     assert main(["eval", "library", "--data", str(tmp_path / "nope"), "--out", str(out)]) == 2
     assert "nesy: error:" in capsys.readouterr().err
+
+
+def test_instances_and_definitions_proved_with_tactics_are_checked_as_lemmas(tmp_path):
+    from provers.coq.library import LibraryConfig, _FileText, library_theorem
+    from provers.tracing.config import Library
+
+    src = tmp_path / "D.v"
+    src.write_text(
+        "Class Nonzero (n : nat) : Prop := nonzero : n <> 0.\n"
+        "#[global]\nInstance one_nonzero : Nonzero 1 | 10.\nProof.\n  discriminate.\nQed.\n"
+        "Definition two : { n : nat | n = 2 }.\nProof.\n  exists 2. reflexivity.\nDefined.\n", encoding="utf-8")
+    lib = Library(tmp_path, "Lib")
+    text = _FileText(src)
+    inst = library_theorem(lib, (), "D.v", text, "Lib.D.one_nonzero", (2, 1), LibraryConfig(tactic_imports=False))
+    assert inst.check_statement == "Lemma one_nonzero : Nonzero 1."
+    assert check_library_proof(inst, ["discriminate."]).ok
+    assert not check_library_proof(inst, ["exact I."]).ok
+    two = library_theorem(lib, (), "D.v", text, "Lib.D.two", (7, 1), LibraryConfig(tactic_imports=False))
+    assert two.check_statement.startswith("Lemma two :")
+    assert check_library_proof(two, ["exists 2.", "reflexivity."]).ok

@@ -295,7 +295,10 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
             # a Definition/Instance proved with tactics: the kernel check states its type as a Lemma
             # (what is checked is a proof of that type; transparency and instance declaration
             # only matter to later sentences, which the check does not hold)
-            check_statement = f"Lemma {short}{d.group(3)}"
+            rest = d.group(3)
+            if d.group(1) == "Instance":  # an instance's priority (`| 10`) is no part of its type
+                rest = re.sub(r"\s*\|\s*\d+\s*\.$", ".", rest.rstrip())
+            check_statement = f"Lemma {short}{rest}"
         elif re.search(rf"\b{re.escape(short)}\b", body):
             raise UnstartableError(Unstartable.UNSUPPORTED_KIND, f"{full_name}: '{kind}' is not a theorem-like declaration (Theorem, Lemma, Definition, Instance)")
         else:
