@@ -31,7 +31,8 @@ Proof.
 Qed.
 """
 
-# A Section with a Variable and a Hypothesis, a Require of A, a module with a signature, an
+# A Section with a Variable and a Hypothesis, a Require of A, a module with a signature (which
+# the module, closed right after `zero_is_0` by the check, would not meet yet), an
 # option set between two theorems, a lemma after the theorem with the very same statement, and a
 # Program lemma (cannot start: its obligations are proved apart).
 B_V = """\
@@ -66,6 +67,7 @@ End S.
 
 Module Type HasZero.
   Parameter zero : nat.
+  Parameter one : nat.
 End HasZero.
 
 Module M <: HasZero.
@@ -74,6 +76,7 @@ Module M <: HasZero.
   Proof.
     reflexivity.
   Qed.
+  Definition one := 1.
 End M.
 
 Program Lemma prog : 0 = 0.

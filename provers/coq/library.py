@@ -57,7 +57,7 @@ class Unstartable(str, enum.Enum):
     FILE_MISSING = "file_missing"  # the source file is not there (or not readable)
     FILE_CHANGED = "file_changed"  # the file no longer has the traced declaration at its position
     PROGRAM = "program"  # Program obligations: their proofs are not the declaration's proof
-    UNSUPPORTED_KIND = "unsupported_kind"  # Definition/Instance/Fixpoint ... proved in proof mode
+    UNSUPPORTED_KIND = "unsupported_kind"  # Fixpoint, Let, ... in proof mode (not Theorem/Lemma/.../Definition/Instance)
     IN_FUNCTOR = "in_functor"  # inside a Module Type or functor: no constant outside it
     REFUSED_COMMAND = "refused_command"  # the prefix uses a command the kernel check refuses
 
@@ -335,7 +335,8 @@ _MODULE_OPENER = re.compile(r"^(\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?Mo
 
 
 def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
-    """``header`` with the signature constraints (``<: T``, ``: T``) of the modules still open cut.
+    """``header`` with the signature constraints (``<: T``, ``: T``) of the modules still open cut
+    ("" when there is none to cut).
 
     The kernel check closes those modules right after the proof; a constraint would then be
     checked against a module that stops half way (``The field ... is missing``), and a sealing
@@ -355,6 +356,8 @@ def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
         out.append(header[at:s.start])
         out.append(m.group(1).strip() + ".")
         at = s.start + len(s.text)
+    if not out:
+        return ""  # nothing to cut: the check compiles the header itself (no second copy kept)
     out.append(header[at:])
     return "".join(out)
 
