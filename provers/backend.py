@@ -36,6 +36,8 @@ class Backend:
     * ``new_pool(budget_mib)``: a pool of warm provers shared by one worker's theorems, or None.
     * ``order(problems)``: the order in which a worker meets theorems best (warm starts).
     * ``tracer``: ``trace(config) -> result`` for tracing a library, or None.
+    * ``load_library(data, split, part, tactic_imports=...)``: the theorems of a traced dataset's
+      split part as problems started in their file's context (``Problem.context``), or None.
     """
 
     name: str
@@ -50,6 +52,7 @@ class Backend:
     new_pool: Callable[[float], Any] | None = None
     order: Callable[[list[Problem]], list[Problem]] = list
     tracer: Callable[..., Any] | None = None
+    load_library: Callable[..., list[Problem]] | None = None
     benchmark_dirs: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     needs: str = ""  # what must be installed, for messages ("Coq 8.16", "nesy[lean] and a Lean toolchain")

@@ -1,5 +1,6 @@
-"""``nesy eval minif2f`` (the proof-job engine with any generator, on a benchmark split) and
-``nesy train tactics``. Cheap to import: argparse only; the run functions import the heavy parts."""
+"""``nesy eval minif2f`` and ``nesy eval library`` (the proof-job engine with any generator, on a
+benchmark split or on a traced library's theorems in their files' context) and ``nesy train
+tactics``. Cheap to import: argparse only; the run functions import the heavy parts."""
 
 from __future__ import annotations
 
@@ -23,37 +24,28 @@ def register(commands) -> None:
     e.add_argument("--backend", default="coq", help="proof backend: coq or lean")
     e.add_argument("--split", default="valid", choices=("valid", "test"))
     e.add_argument("--data", type=Path, default=None, help="miniF2F checkout: minif2f-rocq (valid/*.v) or minif2f-lean4 (MiniF2F/Valid/*.lean); default: ../shared/data/minif2f-{rocq,lean4} beside the checkout")
-    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | A*0.5+B*0.5")
-    e.add_argument("--search", default="best-first", choices=("best-first", "sample", "portfolio"), help="portfolio: the backend's automation tactics in turn (nesy prove's search)")
-    e.add_argument("--attempts", type=int, default=1, help="independent attempts per theorem (samples for --search sample; searches for best-first)")
-    e.add_argument("--decoding", default=None, choices=("beam", "sample"), help="model decoding (default: beam for best-first with one attempt, else sample)")
-    e.add_argument("--temperature", type=float, default=1.0)
-    e.add_argument("--k", type=int, default=8, help="tactics asked of the generator per expansion / per draw")
-    e.add_argument("--time", type=float, default=60.0, help="seconds per attempt (model + prover)")
-    e.add_argument("--expansions", type=int, default=100, help="node expansions per best-first search")
-    e.add_argument("--max-depth", type=int, default=30)
-    e.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
-    e.add_argument("--max-new-tokens", type=int, default=64)
-    e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
-    e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
-    e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
-    e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
-    e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
-    e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
-    e.add_argument("--retries", type=int, default=2, help="times a theorem is retried after its actor dies")
-    e.add_argument("--limit", type=int, default=None, help="only the first N theorems (sorted by name)")
-    e.add_argument("--names", default=None, help="only these theorems (comma-separated)")
-    e.add_argument("--out", type=Path, default=Path("runs/minif2f"), help="output directory (one subdirectory per generator)")
-    e.add_argument("--fresh", action="store_true", help="discard earlier results instead of resuming")
-    e.add_argument("--no-check", action="store_true", help="skip the kernel check (proofs then are not counted as verified)")
+    _search_arguments(e, default_out="runs/minif2f")
     e.add_argument("--lean-repo", default=None, help="Lean: URL of the traced miniF2F repository (LeanDojo)")
     e.add_argument("--lean-commit", default=None, help="Lean: commit of --lean-repo")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
-    e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
-    e.add_argument("--closers", action="store_true", help="best-first: also try the automation portfolio (with --hammer: CoqHammer too) on every expanded node, besides the generator's k tactics")
-    e.add_argument("--hammer", action="store_true", help="Coq: import CoqHammer's tactics (and add them to the portfolio)")
-    e.add_argument("--check-timeout", type=float, default=120.0, help="seconds per prover run of the kernel check")
+
+    lib = commands.add(
+        "eval library",
+        help="evaluate a prover on the theorems of a traced Coq library, each in its file's context",
+        run=_run_eval_library,
+        description=(
+            "Prove the theorems of a split of a dataset written by nesy trace, each started at its place in its "
+            "source file (everything before it in force, it and what follows invisible), with the same job engine, "
+            "rows, resume, summary and plot as nesy eval minif2f. Every proof counted passes the kernel check in the "
+            "file's context (the file's prefix, the statement and the proof compiled under a private name, then "
+            "Print Assumptions with the allow-list and coqchk). Theorems that cannot start there (Program "
+            "obligations, a changed file, ...) are error rows with the reason."
+        ),
+    )
+    lib.add_argument("--data", type=Path, required=True, help="a traced dataset directory (nesy trace --out)")
+    lib.add_argument("--split", default="random", choices=("random", "novel_premises"))
+    lib.add_argument("--part", default="test", choices=("train", "val", "test"))
+    lib.add_argument("--no-tactic-imports", action="store_true", help="do not add 'From Coq Require Import Lia Lra Psatz.' after a file's prefix")
+    _search_arguments(lib, default_out="runs/library")
 
     t = commands.add(
         "train tactics",
@@ -76,6 +68,39 @@ def register(commands) -> None:
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--max-input-chars", type=int, default=400, help="goal text kept per example (and at generation time)")
     t.add_argument("--pairs", type=Path, default=None, help="reuse (state, tactic) pairs from this JSONL (as written to DIR/pairs.jsonl) instead of tracing")
+
+
+def _search_arguments(e, default_out: str) -> None:
+    """The options of every evaluation job (search, generator, workers, output, warm starts, check)."""
+    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | A*0.5+B*0.5")
+    e.add_argument("--search", default="best-first", choices=("best-first", "sample", "portfolio"), help="portfolio: the backend's automation tactics in turn (nesy prove's search)")
+    e.add_argument("--attempts", type=int, default=1, help="independent attempts per theorem (samples for --search sample; searches for best-first)")
+    e.add_argument("--decoding", default=None, choices=("beam", "sample"), help="model decoding (default: beam for best-first with one attempt, else sample)")
+    e.add_argument("--temperature", type=float, default=1.0)
+    e.add_argument("--k", type=int, default=8, help="tactics asked of the generator per expansion / per draw")
+    e.add_argument("--time", type=float, default=60.0, help="seconds per attempt (model + prover)")
+    e.add_argument("--expansions", type=int, default=100, help="node expansions per best-first search")
+    e.add_argument("--max-depth", type=int, default=30)
+    e.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
+    e.add_argument("--max-new-tokens", type=int, default=64)
+    e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
+    e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
+    e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
+    e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
+    e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
+    e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
+    e.add_argument("--retries", type=int, default=2, help="times a theorem is retried after its actor dies")
+    e.add_argument("--limit", type=int, default=None, help="only the first N theorems (miniF2F: sorted by name; library: in the dataset's order)")
+    e.add_argument("--names", default=None, help="only these theorems (comma-separated)")
+    e.add_argument("--out", type=Path, default=Path(default_out), help="output directory (one subdirectory per generator)")
+    e.add_argument("--fresh", action="store_true", help="discard earlier results instead of resuming")
+    e.add_argument("--no-check", action="store_true", help="skip the kernel check (proofs then are not counted as verified)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
+    e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
+    e.add_argument("--closers", action="store_true", help="best-first: also try the automation portfolio (with --hammer: CoqHammer too) on every expanded node, besides the generator's k tactics")
+    e.add_argument("--hammer", action="store_true", help="Coq: import CoqHammer's tactics (and add them to the portfolio)")
+    e.add_argument("--check-timeout", type=float, default=120.0, help="seconds per prover run of the kernel check")
 
 
 def _run_train_tactics(args: argparse.Namespace) -> int:
@@ -126,20 +151,8 @@ def _label_dir(spec: str) -> str:
     return f"{readable or 'gen'}-{hashlib.sha1(spec.encode()).hexdigest()[:8]}"
 
 
-def _run_eval_minif2f(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
+def _check_search_args(args: argparse.Namespace) -> None:
     from nesy.errors import UsageError
-    from nesy.jobs import run_with_progress
-    from nesyrun.pool import PoolConfig
-    from provers.evaluation.data import default_data_dir, load_minif2f
-    from provers.evaluation.job import ProofJobConfig, with_generator
-    from provers.evaluation.metrics import plot_coverage
-    from provers.evaluation.rows import summary_markdown
-    from provers.generators.base import GeneratorConfig
-    from provers.generators.registry import check_endpoints
-    from provers.registry import canonical_name
-    from provers.search.result import SearchBudget
 
     if args.workers < 1 or args.attempts < 1 or args.k < 1 or args.expansions < 1:
         raise UsageError("--workers, --attempts, --k and --expansions must be at least 1")
@@ -149,17 +162,60 @@ def _run_eval_minif2f(args: argparse.Namespace) -> int:
         raise UsageError("--concurrency must be at least 1")
     if args.warm_budget < 0:
         raise UsageError("--warm-budget must be at least 0 MiB")
-    backend = canonical_name(args.backend)
-    data = args.data or default_data_dir(backend)
-    problems = load_minif2f(data, args.split, backend=backend, lean_repo=args.lean_repo, lean_commit=args.lean_commit)
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be at least 1")
+
+
+def _select(problems: list, args: argparse.Namespace, where: str) -> list:
+    from nesy.errors import UsageError
+
     if args.names:
         wanted = [n.strip() for n in args.names.split(",") if n.strip()]
         unknown = sorted(set(wanted) - {p.name for p in problems})
         if unknown:
-            raise UsageError(f"--names: not in the {args.split} split: {', '.join(unknown[:10])}")
+            raise UsageError(f"--names: not in {where}: {', '.join(unknown[:10])}")
         problems = [p for p in problems if p.name in set(wanted)]
     if args.limit is not None:
         problems = problems[: args.limit]
+    return problems
+
+
+def _run_eval_minif2f(args: argparse.Namespace) -> int:
+    from provers.evaluation.data import default_data_dir, load_minif2f
+    from provers.registry import canonical_name
+
+    _check_search_args(args)
+    backend = canonical_name(args.backend)
+    data = args.data or default_data_dir(backend)
+    problems = load_minif2f(data, args.split, backend=backend, lean_repo=args.lean_repo, lean_commit=args.lean_commit)
+    problems = _select(problems, args, f"the {args.split} split")
+    return _run_job(args, problems, backend, f"miniF2F {args.split}", f"{args.split}, {data}", "nesy eval minif2f")
+
+
+def _run_eval_library(args: argparse.Namespace) -> int:
+    """``nesy eval library``: the theorems of a traced library's split, each in its file's context."""
+    from provers.evaluation.data import load_library
+
+    _check_search_args(args)
+    problems = load_library(args.data, args.split, args.part, tactic_imports=not args.no_tactic_imports)
+    problems = _select(problems, args, f"{args.split}/{args.part}")
+    return _run_job(args, problems, "coq", f"library {args.data.name} {args.split}/{args.part}",
+                    f"{args.split}/{args.part}, {args.data}", "nesy eval library")
+
+
+def _run_job(args: argparse.Namespace, problems: list, backend: str, title: str, where: str, command: str) -> int:
+    """Run every generator spec of ``args`` on ``problems``: one job engine for every problem source."""
+    from dataclasses import replace
+
+    from nesy.jobs import run_with_progress
+    from nesyrun.pool import PoolConfig
+    from provers.evaluation.job import ProofJobConfig, with_generator
+    from provers.evaluation.metrics import plot_coverage
+    from provers.evaluation.rows import summary_markdown
+    from provers.generators.base import GeneratorConfig
+    from provers.generators.registry import check_endpoints
+    from provers.search.result import SearchBudget
+
     specs = args.generator or ["portfolio"]
     decoding = args.decoding or ("beam" if args.search == "best-first" and args.attempts == 1 else "sample")
     budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout)
@@ -177,15 +233,15 @@ def _run_eval_minif2f(args: argparse.Namespace) -> int:
     for spec in specs:
         config = with_generator(base, spec)
         sub = out / _label_dir(spec)
-        print(f"nesy eval minif2f: {len(problems)} theorems ({args.split}, {data}) | generator {spec} | {args.search} x{args.attempts} "
+        print(f"{command}: {len(problems)} theorems ({where}) | generator {spec} | {args.search} x{args.attempts} "
               f"| k={budget.num_candidates}, {budget.time_s:g}s/attempt, {budget.max_expansions} expansions, {budget.tactic_timeout_s:g}s/tactic "
               f"| {pool.workers} worker(s){' on Ray' if pool.ray else ''} -> {sub}/", file=sys.stderr)
         summary = run_with_progress(problems, config, sub, pool, fresh=args.fresh, desc=spec)
         summaries[spec] = summary
         curves[spec] = [summary["pass_at_k"][str(k)] for k in range(1, args.attempts + 1)] if summary["pass_at_k"] else []
-    text = summary_markdown(summaries, f"miniF2F {args.split} ({backend}, {args.search}, {len(problems)} theorems)")
+    text = summary_markdown(summaries, f"{title} ({backend}, {args.search}, {len(problems)} theorems)")
     (out / "summary.md").write_text(text, encoding="utf-8")
-    fits = plot_coverage({k: v for k, v in curves.items() if v}, str(out / "coverage.png"), f"miniF2F {args.split}: coverage vs samples")
+    fits = plot_coverage({k: v for k, v in curves.items() if v}, str(out / "coverage.png"), f"{title}: coverage vs samples")
     print(text)
     for label, fit in fits.items():
         if fit is None and args.attempts > 1:

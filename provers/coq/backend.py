@@ -72,6 +72,19 @@ def _trace(config, **kwargs):
     return run_trace(config, **kwargs)
 
 
+def load_library(data: Path, split: str, part: str, *, tactic_imports: bool = True) -> list[Problem]:
+    """:func:`provers.coq.library.load_split` as problems; unstartable theorems carry the reason."""
+    from provers.coq.library import LibraryConfig, load_split
+
+    out = []
+    for p in load_split(data, split, part, LibraryConfig(tactic_imports=tactic_imports)):
+        if p.theorem is None:
+            out.append(Problem(p.full_name, p.file, None, p.error))
+        else:
+            out.append(Problem(p.full_name, p.file, p.theorem.theorem, None, p.theorem))
+    return out
+
+
 BACKEND = Backend(
     name="coq",
     env=CoqEnv,
@@ -85,6 +98,7 @@ BACKEND = Backend(
     new_pool=new_pool,
     order=order,
     tracer=_trace,
+    load_library=load_library,
     benchmark_dirs={"minif2f": "minif2f-rocq"},
     aliases=("rocq",),
     needs="Coq 8.16 (Debian: apt-get install -y coq libcoq-stdlib)",

@@ -128,11 +128,18 @@ def check_proof(
     timeout_s: float | None = None,
     allowed_axioms: frozenset[str] | None = None,
     extra_args: tuple[str, ...] | None = None,
+    closing: tuple[str, ...] = (),
+    scope: str = "",
 ) -> CheckResult:
     """Check that ``sentences`` prove ``theorem``'s own statement (see module doc). Never raises on a bad proof.
 
     ``sentences`` may be tactic strings: each is split and vetted by ``check_tactic`` and the
     file holds exactly the comment-free sentences that the environment runs.
+
+    A theorem stated inside open sections or modules (a library theorem in its file's context,
+    :mod:`provers.coq.library`) passes the sentences that close them (``End S.``), written after
+    the checking definition, and ``scope``, the module path (sections left out) the definition
+    gets: ``Print Assumptions`` then reads ``<scope>.nesy_checked_proof`` of the closed file.
     """
     cfg = _config(config, timeout_s, allowed_axioms, extra_args)
     vetted: list[str] = []
@@ -148,7 +155,9 @@ def check_proof(
     refusal = _system_command(theorem.header) or _system_command(theorem.prelude)
     if refusal:
         return CheckResult(False, refusal)
-    return _check_built(text, cfg)
+    if closing:
+        text += "\n".join(closing) + "\n"
+    return _check_built(text, cfg, f"{scope}.{TARGET_CONSTANT}" if scope else TARGET_CONSTANT)
 
 
 def checked_file_text(theorem: Theorem, sentences: list[str]) -> str:
@@ -167,7 +176,7 @@ def checked_file_text(theorem: Theorem, sentences: list[str]) -> str:
         raise TheoremFileError(f"{theorem.name}: {exc}") from exc
     renamed = statement[: m.start(2)] + PROBLEM_CONSTANT + statement[m.end(2) :]
     parts = [theorem.header.rstrip(), "", renamed, "Admitted.", theorem.prelude.strip(), statement, "Proof.", *sentences, "Qed.",
-             f"Definition {TARGET_CONSTANT} : ltac:(let t := type of {PROBLEM_CONSTANT} in exact t) := @{theorem.name}.", ""]
+             f"Definition {TARGET_CONSTANT} : ltac:(let t := type of @{PROBLEM_CONSTANT} in exact t) := @{theorem.name}.", ""]
     return "\n".join(p for p in parts if p is not None)
 
 
@@ -178,7 +187,7 @@ def proof_file_text(theorem: Theorem, sentences: list[str]) -> str:
     return f"{theorem.header.rstrip()}{prelude}\n\n{theorem.statement.strip()}\nProof.\n{body}\nQed.\n"
 
 
-def _check_built(text: str, cfg: CheckConfig) -> CheckResult:
+def _check_built(text: str, cfg: CheckConfig, target: str = TARGET_CONSTANT) -> CheckResult:
     start = time.monotonic()
     stages: dict[str, float] = {}
     tmp = private_tempdir("check")
@@ -194,7 +203,7 @@ def _check_built(text: str, cfg: CheckConfig) -> CheckResult:
         if mismatch:
             return CheckResult(False, f"Coq reads the file as other sentences than nesy ran: {mismatch}", seconds=time.monotonic() - start, stages=stages)
         t0 = time.monotonic()
-        blocks = _print_assumptions(d, [TARGET_CONSTANT], cfg)
+        blocks = _print_assumptions(d, [target], cfg)
         stages["assumptions"] = time.monotonic() - t0
         if isinstance(blocks, str):
             return CheckResult(False, blocks, seconds=time.monotonic() - start, stages=stages)
@@ -206,7 +215,7 @@ def _check_built(text: str, cfg: CheckConfig) -> CheckResult:
                 return CheckResult(False, verdict, seconds=time.monotonic() - start, stages=stages)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return _verdict({TARGET_CONSTANT: blocks[0]}, cfg, start, "statement", stages)
+    return _verdict({target: blocks[0]}, cfg, start, "statement", stages)
 
 
 def _print_assumptions(d: Path, names: list[str], cfg: CheckConfig) -> list[tuple[str, ...]] | str:

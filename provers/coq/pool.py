@@ -13,6 +13,13 @@ whose document holds a header, with the Coq state id after every sentence of it:
   forward runs the sentences in between (Coq drops the states after the one it goes back to);
 * any other theorem takes a fresh process, which joins the pool when its environment is done.
 
+Processes are shared only between theorems started with the same command line. A library
+theorem in its file's context (:mod:`provers.coq.library`) is started with ``-topfile FILE``, so
+the pool holds one process per file: the Coq state after every sentence of the longest prefix
+of that file replayed so far, and the file's n-th theorem starts there with one ``Edit_at`` to
+the state before its declaration plus the ``Add`` of its statement (``nesy eval library`` takes
+a file's theorems from the last to the first so that every start after the first goes back).
+
 No leaks between theorems. ``Edit_at`` restores Coq's whole summary state (global environment,
 options, scopes, notations, loaded libraries, Ltac definitions, hints, plugin grammar), so a
 theorem started on a reused process sees what a fresh process with the same header sees;

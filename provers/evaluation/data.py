@@ -75,3 +75,21 @@ def load_minif2f(root: str | Path, split: str, *, backend: str = "coq", **option
         raise
     except InputError as exc:
         raise DatasetError(str(exc)) from exc
+
+
+LIBRARY_SPLITS = ("random", "novel_premises")
+LIBRARY_PARTS = ("train", "val", "test")
+
+
+def load_library(data: str | Path, split: str, part: str = "test", *, backend: str = "coq", tactic_imports: bool = True) -> list[Problem]:
+    """The theorems of a traced library's split part (``nesy trace`` output), in dataset order,
+    each started in its file's context (the backend's ``load_library``; Coq: :mod:`provers.coq.library`).
+    A theorem that cannot start there is a problem with the reason as its error (an error row)."""
+    if split not in LIBRARY_SPLITS:
+        raise DatasetError(f"unknown split {split!r}; expected one of {', '.join(LIBRARY_SPLITS)}")
+    if part not in LIBRARY_PARTS:
+        raise DatasetError(f"unknown part {part!r}; expected one of {', '.join(LIBRARY_PARTS)}")
+    b = load_backend(backend)
+    if b.load_library is None:
+        raise DatasetError(f"the {b.name} backend cannot start theorems of a traced library in their files' context")
+    return b.load_library(Path(data).expanduser(), split, part, tactic_imports=tactic_imports)

@@ -322,7 +322,9 @@ def write_proof_file(out_dir: Path, backend, config: ProofJobConfig, problem: Pr
         return None
     path = out_dir / "proofs" / f"{problem.name}{backend.problem_suffix}"
     if problem.context is not None:
-        atomic_write_text(path, problem.context.proof_file(list(proof)))
+        from provers.coq.sentences import check_tactic  # library contexts are Coq's (provers.coq.library)
+
+        atomic_write_text(path, problem.context.proof_file([s for t in proof for s in check_tactic(t).sentences]))
     else:
         atomic_write_text(path, backend.proof_file(config.prepare(problem.theorem), proof))
     return path

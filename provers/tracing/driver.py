@@ -224,7 +224,9 @@ def run_trace(
         out, good, seed=config.seed, val_fraction=config.val_fraction, test_fraction=config.test_fraction,
         url=config.url, commit=config.commit,
         metadata={"library": str(lib.root), "logical_name": lib.prefix, "coq": version, "files": len(rels),
-                  "failed_files": len(failed)},
+                  "failed_files": len(failed),
+                  # where the compiled library is (the private build directory): library-context proving reads it
+                  "build_dir": str(lib.build_root) if lib.build_root is not None else None},
     )
     result = TraceResult(
         out=out, files=len(rels), failed=tuple(failed), dataset=stats,
