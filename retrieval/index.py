@@ -145,7 +145,7 @@ class PremiseIndex:
         if candidates is None:
             if self.kind == "hnsw":
                 self.index.hnsw.efSearch = max(self.config.hnsw_ef_search, k)
-            return self.index.search(q, k)
+            return _ties_by_index(*self.index.search(q, k))
         cand = np.ascontiguousarray(candidates, dtype=np.int64)
         if cand.size == 0:
             return np.full((len(q), k), -np.inf, dtype=np.float32), np.full((len(q), k), -1, dtype=np.int64)
@@ -160,6 +160,7 @@ class PremiseIndex:
                 s = vecs @ q[row]
                 top = np.argsort(-s, kind="stable")[:kk]
                 scores[row], ids[row] = s[top], cand[top]
+        scores, ids = _ties_by_index(scores, ids)
         if kk < k:
             pad = k - kk
             scores = np.hstack([scores, np.full((len(q), pad), -np.inf, dtype=np.float32)])
@@ -250,6 +251,14 @@ class PremiseIndex:
             index.make_direct_map()
             index.nprobe = min(cfg.ivf_nprobe, index.nlist)
         return cls(index, kind, man.get("corpus_digest", ""), man.get("model_id", ""), cfg)
+
+
+def _ties_by_index(scores: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of an approximate search sorted by score, ties by lower index, ``-1`` slots last."""
+    for row in range(len(ids)):
+        order = np.lexsort((ids[row], -scores[row], ids[row] < 0))
+        scores[row], ids[row] = scores[row][order], ids[row][order]
+    return scores, ids
 
 
 def exact_top_k(scores: np.ndarray, candidates: Sequence[int] | np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -86,3 +86,23 @@ def test_retrieve_and_eval_retrieval_return_the_same_top_10(tmp_path, capsys):
     got = [json.loads(line)["full_name"] for line in capsys.readouterr().out.splitlines()]
     assert got == [r["full_name"] for r in rec["retrieved"]]
     assert got == [f"same{i:02d}" for i in range(10)]  # ties: lower index first
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw", "ivf"])
+def test_dense_search_breaks_ties_by_lower_index(kind):
+    pytest.importorskip("faiss")
+    from retrieval.index import IndexConfig, PremiseIndex
+
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(300, 16)).astype("float32")
+    emb[[40, 7, 120, 9]] = emb[9]  # premises with the same statement embed the same
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    index = PremiseIndex.build(emb, corpus_digest="d", model_id="m", config=IndexConfig(kind=kind))
+    for cand in (None, np.arange(0, 300)):
+        _, ids = index.search(emb[[9]], 3, cand)
+        if index.exact:
+            assert list(ids[0]) == [7, 9, 40]  # the cut falls inside the 4-way tie
+            _, deep = index.search(emb[[9]], 10, cand)
+            assert list(deep[0][:4]) == [7, 9, 40, 120]
+        else:  # approximate: what it returns is sorted the same way (it may miss a tie at the cut)
+            assert list(ids[0]) == sorted(ids[0]) and set(ids[0]) <= {7, 9, 40, 120}
