@@ -197,7 +197,7 @@ def _run_eval_library(args: argparse.Namespace) -> int:
     from provers.evaluation.data import load_library
 
     _check_search_args(args)
-    problems = load_library(args.data, args.split, args.part, tactic_imports=not args.no_tactic_imports)
+    problems = load_library(args.data, args.split, args.part, tactic_imports=not args.no_tactic_imports, hammer=args.hammer)
     problems = _select(problems, args, f"{args.split}/{args.part}")
     return _run_job(args, problems, "coq", f"library {args.data.name} {args.split}/{args.part}",
                     f"{args.split}/{args.part}, {args.data}", "nesy eval library")

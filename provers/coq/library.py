@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provers.coq.files import _DECL_RE
-from provers.coq.portfolio import COQ_TACTIC_IMPORTS
+from provers.coq.portfolio import COQ_TACTIC_IMPORTS, HAMMER_IMPORT
 from provers.coq.sentences import Sentence, SentenceError, split_sentences, strip_comments
 from provers.errors import InputError
 from provers.protocol import Theorem
@@ -124,9 +124,15 @@ class LibraryProblem:
 
 @dataclass(frozen=True)
 class LibraryConfig:
-    """How theorems are prepared: nesy's tactic imports after the prefix (where possible)."""
+    """How theorems are prepared: nesy's tactic imports (and, with ``hammer``, CoqHammer's
+    tactics) after the prefix, where they cannot load the file itself (:func:`_prelude_allowed`)."""
 
     tactic_imports: bool = True
+    hammer: bool = False
+
+    def prelude(self) -> str:
+        lines = ([TACTIC_IMPORTS] if self.tactic_imports else []) + ([HAMMER_IMPORT] if self.hammer else [])
+        return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ where the library is
@@ -318,7 +324,7 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
         raise UnstartableError(Unstartable.REFUSED_COMMAND, f"{full_name}: the file before it {refusal.removeprefix('refused: ')}")
     module = lib.module_name(rel)
     noinit = _noinit(lib, rel)
-    prelude = TACTIC_IMPORTS if config.tactic_imports and _prelude_allowed(module, noinit) else ""
+    prelude = config.prelude() if config.prelude() and _prelude_allowed(module, noinit, config.prelude()) else ""
     theorem = Theorem(name=short, statement=sentence, header=header, file_path=rel,
                       line=start[0], prelude=prelude)
     env_args = ("-q", *noinit, *load_args, "-topfile", str(lib.root / rel))
@@ -363,26 +369,26 @@ def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
     return "".join(out)
 
 
-def _prelude_allowed(module: str, noinit: tuple[str, ...]) -> bool:
+def _prelude_allowed(module: str, noinit: tuple[str, ...], prelude: str = TACTIC_IMPORTS) -> bool:
     """nesy's tactic imports can follow the prefix unless they would load the file itself.
 
     ``Require Import Lia Lra Psatz`` loads (transitively) part of the standard library; adding it
     to a file those libraries depend on would load the compiled file, with the theorem and its
     later lemmas, next to its own prefix. Files replayed with ``-noinit`` (Coq's ``Init``) get none.
     """
-    loaded = _prelude_libraries()
+    loaded = _prelude_libraries(prelude)
     return not noinit and "*" not in loaded and module not in loaded
 
 
-@functools.lru_cache(maxsize=1)
-def _prelude_libraries() -> frozenset[str]:
-    """Every library ``From Coq Require Import Lia Lra Psatz.`` loads (asked of coqtop once)."""
+@functools.lru_cache(maxsize=4)
+def _prelude_libraries(prelude: str = TACTIC_IMPORTS) -> frozenset[str]:
+    """Every library ``prelude`` (nesy's tactic imports) loads (asked of coqc once per prelude)."""
     from provers.coq.process import private_tempdir
 
     tmp = private_tempdir("prelude")
     try:
         f = Path(tmp) / "Q.v"
-        f.write_text(f"{TACTIC_IMPORTS}\nPrint Libraries.\n", encoding="utf-8")
+        f.write_text(f"{prelude}\nPrint Libraries.\n", encoding="utf-8")
         out = subprocess.run(["coqc", "-q", str(f)], check=False, capture_output=True, text=True, timeout=300, cwd=tmp).stdout
     finally:
         import shutil

@@ -81,7 +81,8 @@ LIBRARY_SPLITS = ("random", "novel_premises")
 LIBRARY_PARTS = ("train", "val", "test")
 
 
-def load_library(data: str | Path, split: str, part: str = "test", *, backend: str = "coq", tactic_imports: bool = True) -> list[Problem]:
+def load_library(data: str | Path, split: str, part: str = "test", *, backend: str = "coq", tactic_imports: bool = True,
+                 hammer: bool = False) -> list[Problem]:
     """The theorems of a traced library's split part (``nesy trace`` output), in dataset order,
     each started in its file's context (the backend's ``load_library``; Coq: :mod:`provers.coq.library`).
     A theorem that cannot start there is a problem with the reason as its error (an error row)."""
@@ -92,4 +93,4 @@ def load_library(data: str | Path, split: str, part: str = "test", *, backend: s
     b = load_backend(backend)
     if b.load_library is None:
         raise DatasetError(f"the {b.name} backend cannot start theorems of a traced library in their files' context")
-    return b.load_library(Path(data).expanduser(), split, part, tactic_imports=tactic_imports)
+    return b.load_library(Path(data).expanduser(), split, part, tactic_imports=tactic_imports, hammer=hammer)

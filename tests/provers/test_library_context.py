@@ -16,7 +16,7 @@ import pytest
 from provers import EnvConfig, ProofFinished, TacticError, TacticState
 from provers.coq import xmlproto
 from provers.coq.env import CoqEnv
-from provers.coq.library import LibraryDataError, Unstartable, check_library_proof, load_split
+from provers.coq.library import LibraryConfig, LibraryDataError, Unstartable, check_library_proof, load_split
 from provers.coq.pool import WarmPool
 
 pytestmark = pytest.mark.skipif(shutil.which("coqidetop.opt") is None and shutil.which("coqidetop") is None,
@@ -283,3 +283,20 @@ def test_instances_and_definitions_proved_with_tactics_are_checked_as_lemmas(tmp
     two = library_theorem(lib, (), "D.v", text, "Lib.D.two", (7, 1), LibraryConfig(tactic_imports=False))
     assert two.check_statement.startswith("Lemma two :")
     assert check_library_proof(two, ["exists 2.", "reflexivity."]).ok
+
+
+@pytest.mark.skipif(shutil.which("coqc") is None, reason="Coq is not installed")
+def test_hammer_in_a_library_file_context(traced):
+    """--hammer: CoqHammer's tactics are imported after the file's prefix (where that cannot load the
+    file itself), a hammer proof runs there and passes the check in the file's context."""
+    probs = {p.full_name: p for p in load_split(traced, "random", "train") + load_split(traced, "random", "test")
+             + load_split(traced, "random", "val")}
+    hammered = {p.full_name: p for part in ("train", "val", "test") for p in load_split(traced, "random", part, LibraryConfig(hammer=True))}
+    t, h = probs["Lib.A.double_0"].theorem, hammered["Lib.A.double_0"].theorem
+    assert "Hammer" not in t.theorem.prelude and "From Hammer Require Import Tactics." in h.theorem.prelude
+    with CoqEnv(h.theorem, replace_args(h)) as (env, s0):
+        done = env.run_tac(s0, "hauto")
+        assert isinstance(done, ProofFinished), done
+        assert check_library_proof(h, env.proof_sentences(done)).ok
+    with CoqEnv(t.theorem, replace_args(t)) as (env, s0):
+        assert isinstance(env.run_tac(s0, "hauto"), TacticError)  # without the import there is no hammer
