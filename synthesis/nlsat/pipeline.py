@@ -96,9 +96,13 @@ def _results(config: NLSatConfig, buckets: list[Bucket], vocabulary: Vocabulary,
         require("ray", "dist", error=MissingExtraError, what="NLSat on several workers")
     # biggest buckets first for load balance (the order never changes the output)
     ordered = sorted(buckets, key=lambda b: (-b.n * b.m, b)) if options.workers > 1 else buckets
-    for bucket, result in map_unordered(compute_bucket, ordered, args=(config, vocabulary), workers=options.workers,
+    for bucket, result in map_unordered(_compute, ordered, args=(config, vocabulary), workers=options.workers,
                                         address=options.address, retries=1):
         yield (bucket, result) if isinstance(result, BaseException) else result
+
+
+def _compute(config: NLSatConfig, vocabulary: Vocabulary, bucket: Bucket) -> BucketResult:
+    return compute_bucket(config, bucket, vocabulary)
 
 
 def _load_stats(out: Path, buckets: list[Bucket]) -> tuple[list[dict], dict[str, list[dict]]]:
