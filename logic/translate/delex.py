@@ -6,11 +6,11 @@ A *content word* is any word (``[A-Za-z0-9]+``) of the sentence whose lower-case
 function word. Function words are learned from the training pairs (``learn_function_words``):
 a word seen at least ``min_count`` times that is part of a symbol name of the paired formula in
 fewer than ``max_share`` of its sentences ("is", "the", "if", "someone", ...). Content words are
-numbered by first occurrence (the same word, case ignored, gets the same number), and written
-``<i>``, or ``<i^>`` when the word starts with a capital letter::
+numbered by first occurrence (the same word, case ignored, gets the same number) and written
+``<i>``; the article "the" is left out, so that a name and "the" + noun share their templates::
 
     If the bald eagle visits Gary then Gary is red.
-    If the <0> <1> <2> <3^> then <3^> is <4>.
+    If <0> <1> <2> <3> then <3> is <4>.
 
 In the target every symbol name (predicate, function, constant: found with
 ``logic.syntax.signature``) is rewritten part by part: the whole name, or else each piece of it
@@ -41,6 +41,7 @@ PIECE = re.compile(r"_|[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 PLACEHOLDER = re.compile(r"<(\d+)(\^|,)?([+-](?:es|s))?>")
 SYMBOL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 SUFFIXES = ("", "+s", "-s", "+es", "-es")
+ARTICLES = frozenset({"the"})
 
 
 def content_words(sentence: str, function_words: frozenset[str]) -> list[str]:
@@ -53,6 +54,9 @@ def content_words(sentence: str, function_words: frozenset[str]) -> list[str]:
 
 
 def delexicalise_source(sentence: str, function_words: frozenset[str]) -> tuple[str, list[str]]:
+    """The sentence with content word i written ``<i>`` and the article "the" left out (so "Bob
+    is big.", "The bear is big." and "the bear" in a rule share one template), and the content
+    words."""
     words = content_words(sentence, function_words)
     index = {w.lower(): i for i, w in enumerate(words)}
 
@@ -60,10 +64,10 @@ def delexicalise_source(sentence: str, function_words: frozenset[str]) -> tuple[
         w = m.group(0)
         i = index.get(w.lower())
         if i is None:
-            return w
-        return f"<{i}^>" if w[0].isupper() else f"<{i}>"
+            return "" if w.lower() in ARTICLES else w
+        return f"<{i}>"
 
-    return WORD.sub(sub, sentence), words
+    return re.sub(r"\s+", " ", WORD.sub(sub, sentence)).strip(), words
 
 
 def _apply(word: str, case: str, suffix: str) -> str:

@@ -15,7 +15,7 @@ an evaluation split -- FOLIO validation, ProofWriter dev and test -- is removed,
 written to ``training.json``.
 
 Delexicalisation (``TrainConfig.delex``, on by default; ``logic.translate.delex``): content
-words are replaced by numbered placeholders in the source (``If the <0> <1> <2^> then ...``) and
+words are replaced by numbered placeholders in the source (``If <0> <1> <2> then ...``, "the" left out) and
 symbol names in the target are written with those placeholders (``<1>(<0>, <2>)``); function
 words are learned from the pairs and saved as ``delex.json`` next to the model. The model learns
 sentence *templates*; the translator relexicalises its output from the sentence's own words. The
