@@ -117,7 +117,7 @@ def test_a_tiny_delexicalised_model_translates_unseen_names_through_eval(tmp_pat
     config = TrainConfig(out=tmp_path / "m", proofwriter=pw, vocab_size=300, d_model=64, layers=1, d_ff=128,
                          batch_size=4, lr=5e-3, epochs=60, seed=0, threads=1, checkpoint_every=10_000)
     report = train_translator(config)
-    assert report.finished and report.counts["delexicalised_pairs"] <= 4  # 24 sentences, 4 templates
+    assert report.finished and report.counts["delexicalised_templates"] <= 4  # 24 sentences, 4 templates
     assert (tmp_path / "m" / "delex.json").is_file()
     out = tmp_path / "eval.jsonl"
     argv = ["eval", "proofwriter", "--data", str(pw), "--translator", f"hf:{tmp_path / 'm'}", "--samples", "1",

@@ -18,8 +18,8 @@ Delexicalisation (``TrainConfig.delex``, on by default; ``logic.translate.delex`
 words are replaced by numbered placeholders in the source (``If <0> <1> <2> then ...``, "the" left out) and
 symbol names in the target are written with those placeholders (``<1>(<0>, <2>)``); function
 words are learned from the pairs and saved as ``delex.json`` next to the model. The model learns
-sentence *templates*; the translator relexicalises its output from the sentence's own words. The
-delexicalised pairs are deduplicated (ProofWriter's 11k sentences become about 1,200 templates).
+sentence *templates* (ProofWriter's 11k training sentences have about 1,200), each as often as
+its sentences occur; the translator relexicalises its output from the sentence's own words.
 
 Translation (``Seq2SeqTranslator``): every sentence of a problem is translated k times (greedy for
 the first sample when k = 1, sampling otherwise); a sample that does not parse is re-sampled, for
@@ -245,16 +245,17 @@ DELEX_FILE = "delex.json"
 
 
 def _delex_pairs(pairs: Sequence[tuple[str, str]], function_words: frozenset[str]) -> list[tuple[str, str]]:
-    """Each (prefix + sentence, formula) pair with placeholders for content words; the
-    delexicalised pairs are deduplicated (order kept)."""
+    """Each (prefix + sentence, formula) pair with placeholders for content words. Templates are
+    *not* deduplicated: a template is trained on as often as distinct sentences have it, so the
+    common forms ("<0> is <1>.") weigh more than a rare long rule."""
     from logic.translate.delex import delexicalise_source, delexicalise_target
 
-    out: dict[tuple[str, str], None] = {}
+    out = []
     for source, target in pairs:
         prefix, sentence = source.split(": ", 1)
         delex, words = delexicalise_source(sentence, function_words)
-        out[(f"{prefix}: {delex}", delexicalise_target(target, words))] = None
-    return list(out)
+        out.append((f"{prefix}: {delex}", delexicalise_target(target, words)))
+    return out
 
 
 def train_translator(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainReport:
@@ -302,7 +303,7 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
             function_words = learn_function_words((s.split(": ", 1)[1], t) for s, t in pairs)
             (out / DELEX_FILE).write_text(json.dumps({"function_words": sorted(function_words)}, indent=0))
             pairs = _delex_pairs(pairs, function_words)
-            counts["delexicalised_pairs"] = len(pairs)
+            counts["delexicalised_templates"] = len(set(pairs))
         tokenizer = _train_tokenizer((t for p in pairs for t in p), config.vocab_size, out / "tokenizer")
         meta = {"settings": settings, "counts": counts, "train_seconds": 0.0, "steps": 0}
         meta_path.write_text(json.dumps(meta, indent=1))
