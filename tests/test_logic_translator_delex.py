@@ -137,3 +137,11 @@ def test_story_names_are_unified_by_key_and_kind():
         "all x.(Dog(x) -> Bark(x))", "Dog(rex)", "-Bark(rex)", "(Animal(vic_dicara) & Animal(vic_dicara))", "Rex(rex)", "Dog(fido)",
     ]  # the most frequent spelling wins (ties: the first); the predicate Rex and the constant rex stay apart
     assert unify_names(story[:1]) == story[:1]
+
+
+def test_coverage_check_of_repaired_decoding():
+    from logic.translate.seq2seq import covers
+
+    fw = frozenset({"the", "is", "not", "does"})
+    assert covers(parse("-sees(squirrel, bald_eagle)"), "The squirrel does not see the bald eagle.", fw)
+    assert not covers(parse("needs(lion, bald)"), "The lion needs the bald eagle.", fw)  # "eagle" lost

@@ -25,7 +25,9 @@ Translation (``Seq2SeqTranslator``): every sentence of a problem is translated k
 the first sample when k = 1, sampling otherwise); a sample that does not parse is re-sampled, for
 that sentence only, up to ``retries`` times (repaired decoding); sample j of a problem is the j-th
 sample of each of its sentences. A sample that parses but names a constant the sentence does not
-mention is re-sampled the same way (and kept if no re-sample does better). The caller proves each sample and takes LINC's majority vote with
+mention, gives a predicate another arity than most outputs for the problem do, or (distilled
+``rule:`` data only) leaves out a content word of the sentence, is re-sampled the same way (and
+kept if no re-sample does better). The caller proves each sample and takes LINC's majority vote with
 failed samples excluded. Before proving, the names of each sample's formulas are unified across
 the story (``logic.translate.unify``: ``Dogs``/``Dog``, ``vic_dicara``/``vicdicara``).
 """
@@ -38,6 +40,7 @@ import os
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +48,7 @@ from pathlib import Path
 from logic.errors import DataError, LogicError, MissingDependencyError, ModelError, ParseError, TranslationError
 from logic.parsing import parse
 from logic.provers.base import ErrorStage
+from logic.syntax import signature
 
 PREFIX = {"folio": "folio: ", "proofwriter": "rule: ", "prontoqa": "rule: ", "nlsat": "rule: "}
 
@@ -480,6 +484,21 @@ class Seq2SeqTranslator:
 
         return [[relex(t, words[i]) for t in row] for i, row in enumerate(rows)]
 
+    def _score(self, result, sentence: str, arity: dict[str, int]) -> int:
+        """How acceptable one output is: 0 does not parse, 1 parses, 2 also names only constants
+        the sentence mentions, 3 (``ACCEPTABLE``) also gives each predicate the arity that most
+        outputs for the problem give it and, for the distilled ``rule:`` data only (whose
+        formulas always do), uses every content word of the sentence."""
+        if isinstance(result, ParseError):
+            return 0
+        if not grounded(result, sentence):
+            return 1
+        if any(sym.kind == "pred" and arity.get(sym.name, sym.arity) != sym.arity for sym in signature([result])):
+            return 2
+        if self.function_words is not None and self.prefix == PREFIX["proofwriter"] and not covers(result, sentence, self.function_words):
+            return 2
+        return ACCEPTABLE
+
     def translate(self, context: Sequence[str], question: str):
         from logic.translate.llm import Translation, TranslationFailure
         from logic.translate.unify import unify_names
@@ -493,11 +512,17 @@ class Seq2SeqTranslator:
             for j, text in enumerate(row):
                 parsed[i][j] = _try_parse(text)
                 row[j] = text.text if isinstance(text, ParseError) else text
-        for _ in range(self.retries):  # repaired decoding: resample only what failed
-            todo = [
-                (i, j) for i in range(len(sentences)) for j in range(k)
-                if isinstance(parsed[i][j], ParseError) or not grounded(parsed[i][j], sentences[i])
-            ]
+        votes: Counter[tuple[str, int]] = Counter()
+        for row in parsed:
+            for result in row:
+                if not isinstance(result, ParseError):
+                    votes.update({(sym.name, sym.arity) for sym in signature([result]) if sym.kind == "pred"})
+        arity: dict[str, int] = {}
+        for (name, n), _ in votes.most_common():
+            arity.setdefault(name, n)  # the arity most outputs of this problem give the name
+        score = [[self._score(parsed[i][j], sentences[i], arity) for j in range(k)] for i in range(len(sentences))]
+        for _ in range(self.retries):  # repaired decoding: resample only what is not yet acceptable
+            todo = [(i, j) for i in range(len(sentences)) for j in range(k) if score[i][j] < ACCEPTABLE]
             if not todo:
                 break
             need = sorted({i for i, _ in todo})
@@ -506,11 +531,9 @@ class Seq2SeqTranslator:
                 slots = [j for (ii, j) in todo if ii == i]
                 for j, text in zip(slots, row):
                     result = _try_parse(text)
-                    text = text.text if isinstance(text, ParseError) else text
-                    # a parsed output replaces a failure; a grounded one replaces an ungrounded one
-                    if not isinstance(result, ParseError) and (isinstance(parsed[i][j], ParseError) or grounded(result, sentences[i])):
-                        parsed[i][j] = result
-                        raw[i][j] = text
+                    value = self._score(result, sentences[i], arity)
+                    if value > score[i][j]:  # kept only when better: parsed > grounded > covering
+                        parsed[i][j], raw[i][j], score[i][j] = result, text.text if isinstance(text, ParseError) else text, value
         readings = []
         for j in range(k):
             column = [parsed[i][j] for i in range(len(sentences))]
@@ -523,6 +546,18 @@ class Seq2SeqTranslator:
                     column = unify_names(column)  # type: ignore[arg-type]
                 readings.append(Translation(tuple(column[:-1]), column[-1], raw=text))  # type: ignore[arg-type]
         return readings
+
+
+ACCEPTABLE = 3
+
+
+def covers(formula, sentence: str, function_words: frozenset[str]) -> bool:
+    """Every content word of ``sentence`` is (part of) a symbol name of ``formula``."""
+    from logic.translate.delex import PLACEHOLDER, delexicalise_source, delexicalise_target
+
+    _, words = delexicalise_source(sentence, function_words)
+    used = {int(m.group(1)) for m in PLACEHOLDER.finditer(delexicalise_target(str(formula), words))}
+    return used >= set(range(len(words)))
 
 
 def grounded(formula, sentence: str) -> bool:
