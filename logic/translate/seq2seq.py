@@ -398,6 +398,8 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
             checkpoint_started = time.perf_counter()
     if losses:
         last_loss = sum(losses[-50:]) / len(losses[-50:])
+    elif isinstance(meta.get("final_loss"), (int, float)):
+        last_loss = meta["final_loss"]  # a rerun of a finished run: keep the recorded loss
     finished = step >= total_steps
     save(finished)
     return TrainReport(out, len(pairs), step, total_steps, step / steps_per_epoch, meta["train_seconds"], last_loss, resumed_from, finished, counts)
