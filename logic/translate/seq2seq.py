@@ -425,6 +425,7 @@ class Seq2SeqTranslator:
 
         if threads:
             torch.set_num_threads(threads)
+        path = Path(path).expanduser()  # hf:~/.cache/nesy/translator
         try:
             self.tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
             self.model = AutoModelForSeq2SeqLM.from_pretrained(str(path)).eval()
