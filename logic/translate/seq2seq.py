@@ -14,12 +14,22 @@ parses. Before training, every pair whose sentence occurs (after normalising cas
 an evaluation split -- FOLIO validation, ProofWriter dev and test -- is removed, and the counts are
 written to ``training.json``.
 
+Delexicalisation (``TrainConfig.delex``, on by default; ``logic.translate.delex``): content
+words are replaced by numbered placeholders in the source (``If <0> <1> <2> then ...``, "the" left out) and
+symbol names in the target are written with those placeholders (``<1>(<0>, <2>)``); function
+words are learned from the pairs and saved as ``delex.json`` next to the model. The model learns
+sentence *templates* (ProofWriter's 11k training sentences have about 1,200), each as often as
+its sentences occur; the translator relexicalises its output from the sentence's own words.
+
 Translation (``Seq2SeqTranslator``): every sentence of a problem is translated k times (greedy for
 the first sample when k = 1, sampling otherwise); a sample that does not parse is re-sampled, for
 that sentence only, up to ``retries`` times (repaired decoding); sample j of a problem is the j-th
 sample of each of its sentences. A sample that parses but names a constant the sentence does not
-mention is re-sampled the same way (and kept if no re-sample does better). The caller proves each sample and takes LINC's majority vote with
-failed samples excluded.
+mention, gives a predicate another arity than most outputs for the problem do, or (distilled
+``rule:`` data only) leaves out a content word of the sentence, is re-sampled the same way (and
+kept if no re-sample does better). The caller proves each sample and takes LINC's majority vote with
+failed samples excluded. Before proving, the names of each sample's formulas are unified across
+the story (``logic.translate.unify``: ``Dogs``/``Dog``, ``vic_dicara``/``vicdicara``).
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import os
 import random
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,6 +48,7 @@ from pathlib import Path
 from logic.errors import DataError, LogicError, MissingDependencyError, ModelError, ParseError, TranslationError
 from logic.parsing import parse
 from logic.solvers.base import ErrorStage
+from logic.syntax import signature
 
 PREFIX = {"folio": "folio: ", "proofwriter": "rule: ", "prontoqa": "rule: ", "nlsat": "rule: "}
 
@@ -188,6 +200,7 @@ class TrainConfig:
     max_source_tokens: int = 96
     max_target_tokens: int = 128
     checkpoint_every: int = 200
+    delex: bool = True  # placeholders for content words (logic.translate.delex)
 
 
 @dataclass
@@ -232,6 +245,23 @@ def _train_tokenizer(texts: Iterable[str], vocab_size: int, path: Path):
     return fast
 
 
+DELEX_FILE = "delex.json"
+
+
+def _delex_pairs(pairs: Sequence[tuple[str, str]], function_words: frozenset[str]) -> list[tuple[str, str]]:
+    """Each (prefix + sentence, formula) pair with placeholders for content words. Templates are
+    *not* deduplicated: a template is trained on as often as distinct sentences have it, so the
+    common forms ("<0> is <1>.") weigh more than a rare long rule."""
+    from logic.translate.delex import delexicalise_source, delexicalise_target
+
+    out = []
+    for source, target in pairs:
+        prefix, sentence = source.split(": ", 1)
+        delex, words = delexicalise_source(sentence, function_words)
+        out.append((f"{prefix}: {delex}", delexicalise_target(target, words)))
+    return out
+
+
 def train_translator(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainReport:
     """Train (or resume) a translator into ``config.out``; see the module docstring."""
     torch = _torch()
@@ -261,6 +291,8 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
             raise LogicError(f"{out} holds a translator trained with other settings; use a new --out")
         pairs = [tuple(p) for p in json.loads((out / "pairs.json").read_text())]
         counts = meta["counts"]
+        if config.delex:
+            pairs = _delex_pairs(pairs, frozenset(json.loads((out / DELEX_FILE).read_text())["function_words"]))
         tokenizer = PreTrainedTokenizerFast.from_pretrained(str(out / "tokenizer"))
     else:
         data = build_pairs(
@@ -269,6 +301,13 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
         )
         pairs, counts = list(data.pairs), data.counts
         (out / "pairs.json").write_text(json.dumps(pairs))
+        if config.delex:
+            from logic.translate.delex import learn_function_words
+
+            function_words = learn_function_words((s.split(": ", 1)[1], t) for s, t in pairs)
+            (out / DELEX_FILE).write_text(json.dumps({"function_words": sorted(function_words)}, indent=0))
+            pairs = _delex_pairs(pairs, function_words)
+            counts["delexicalised_templates"] = len(set(pairs))
         tokenizer = _train_tokenizer((t for p in pairs for t in p), config.vocab_size, out / "tokenizer")
         meta = {"settings": settings, "counts": counts, "train_seconds": 0.0, "steps": 0}
         meta_path.write_text(json.dumps(meta, indent=1))
@@ -359,6 +398,8 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
             checkpoint_started = time.perf_counter()
     if losses:
         last_loss = sum(losses[-50:]) / len(losses[-50:])
+    elif isinstance(meta.get("final_loss"), (int, float)):
+        last_loss = meta["final_loss"]  # a rerun of a finished run: keep the recorded loss
     finished = step >= total_steps
     save(finished)
     return TrainReport(out, len(pairs), step, total_steps, step / steps_per_epoch, meta["train_seconds"], last_loss, resumed_from, finished, counts)
@@ -378,18 +419,27 @@ def is_seq2seq_dir(path: str | Path) -> bool:
 class Seq2SeqTranslator:
     """Sentence-level translation with a model saved by ``train_translator`` (``hf:PATH``)."""
 
-    def __init__(self, path: str | Path, dataset: str, *, samples: int = 5, temperature: float = 0.8, retries: int = 3, seed: int = 0, threads: int | None = None, max_new_tokens: int = 128) -> None:
+    def __init__(self, path: str | Path, dataset: str, *, samples: int = 5, temperature: float = 0.8, retries: int = 3, seed: int = 0, threads: int | None = None, max_new_tokens: int = 128, unify: bool = True) -> None:
         torch = _torch()
         from transformers import AutoModelForSeq2SeqLM, PreTrainedTokenizerFast
 
         if threads:
             torch.set_num_threads(threads)
+        path = Path(path).expanduser()  # hf:~/.cache/nesy/translator
         try:
             self.tokenizer = PreTrainedTokenizerFast.from_pretrained(str(path))
             self.model = AutoModelForSeq2SeqLM.from_pretrained(str(path)).eval()
         except Exception as exc:  # transformers raises many types; translate at the boundary
             raise ModelError(f"cannot load the translator in {path}: {exc}") from exc
         self.torch = torch
+        self.unify = unify
+        self.function_words: frozenset[str] | None = None
+        delex_file = Path(path).expanduser() / DELEX_FILE
+        if delex_file.is_file():
+            try:
+                self.function_words = frozenset(json.loads(delex_file.read_text())["function_words"])
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ModelError(f"cannot read {delex_file}: {exc}") from None
         self.prefix = PREFIX.get(dataset, "folio: ")
         self.samples = samples
         self.temperature = temperature
@@ -400,8 +450,22 @@ class Seq2SeqTranslator:
         self.calls = 0
 
     def _generate(self, sentences: list[str], count: int, greedy: bool) -> list[list[str]]:
+        """``count`` outputs per sentence, relexicalised when the model is delexicalised (an
+        output with a placeholder the sentence lacks is returned as the ``ParseError``)."""
+        from logic.translate.delex import delexicalise_source, relexicalise
+
         torch = self.torch
-        enc = self.tokenizer([self.prefix + s for s in sentences], return_tensors="pt", padding=True)
+        words: list[list[str]] = []
+        sources = []
+        for s in sentences:
+            if self.function_words is None:
+                sources.append(s)
+                words.append([])
+            else:
+                d, w = delexicalise_source(s, self.function_words)
+                sources.append(d)
+                words.append(w)
+        enc = self.tokenizer([self.prefix + s for s in sources], return_tensors="pt", padding=True)
         enc.pop("token_type_ids", None)
         torch.manual_seed(self.generator_seed + self.calls)
         self.calls += 1
@@ -411,10 +475,36 @@ class Seq2SeqTranslator:
                 top_k=0 if not greedy else None, num_return_sequences=count,
             )
         texts = self.tokenizer.batch_decode(out, skip_special_tokens=True)
-        return [texts[i * count : (i + 1) * count] for i in range(len(sentences))]
+        rows = [texts[i * count : (i + 1) * count] for i in range(len(sentences))]
+        if self.function_words is None:
+            return rows
+
+        def relex(text: str, w: list[str]):
+            try:
+                return relexicalise(text, w)
+            except ParseError as exc:
+                return exc
+
+        return [[relex(t, words[i]) for t in row] for i, row in enumerate(rows)]
+
+    def _score(self, result, sentence: str, arity: dict[str, int]) -> int:
+        """How acceptable one output is: 0 does not parse, 1 parses, 2 also names only constants
+        the sentence mentions, 3 (``ACCEPTABLE``) also gives each predicate the arity that most
+        outputs for the problem give it and, for the distilled ``rule:`` data only (whose
+        formulas always do), uses every content word of the sentence."""
+        if isinstance(result, ParseError):
+            return 0
+        if not grounded(result, sentence):
+            return 1
+        if any(sym.kind == "pred" and arity.get(sym.name, sym.arity) != sym.arity for sym in signature([result])):
+            return 2
+        if self.function_words is not None and self.prefix == PREFIX["proofwriter"] and not covers(result, sentence, self.function_words):
+            return 2
+        return ACCEPTABLE
 
     def translate(self, context: Sequence[str], question: str):
         from logic.translate.llm import Translation, TranslationFailure
+        from logic.translate.unify import unify_names
 
         sentences = [*context, question]
         k = self.samples
@@ -424,11 +514,18 @@ class Seq2SeqTranslator:
         for i, row in enumerate(raw):
             for j, text in enumerate(row):
                 parsed[i][j] = _try_parse(text)
-        for _ in range(self.retries):  # repaired decoding: resample only what failed
-            todo = [
-                (i, j) for i in range(len(sentences)) for j in range(k)
-                if isinstance(parsed[i][j], ParseError) or not grounded(parsed[i][j], sentences[i])
-            ]
+                row[j] = text.text if isinstance(text, ParseError) else text
+        votes: Counter[tuple[str, int]] = Counter()
+        for row in parsed:
+            for result in row:
+                if not isinstance(result, ParseError):
+                    votes.update({(sym.name, sym.arity) for sym in signature([result]) if sym.kind == "pred"})
+        arity: dict[str, int] = {}
+        for (name, n), _ in votes.most_common():
+            arity.setdefault(name, n)  # the arity most outputs of this problem give the name
+        score = [[self._score(parsed[i][j], sentences[i], arity) for j in range(k)] for i in range(len(sentences))]
+        for _ in range(self.retries):  # repaired decoding: resample only what is not yet acceptable
+            todo = [(i, j) for i in range(len(sentences)) for j in range(k) if score[i][j] < ACCEPTABLE]
             if not todo:
                 break
             need = sorted({i for i, _ in todo})
@@ -437,10 +534,9 @@ class Seq2SeqTranslator:
                 slots = [j for (ii, j) in todo if ii == i]
                 for j, text in zip(slots, row):
                     result = _try_parse(text)
-                    # a parsed output replaces a failure; a grounded one replaces an ungrounded one
-                    if not isinstance(result, ParseError) and (isinstance(parsed[i][j], ParseError) or grounded(result, sentences[i])):
-                        parsed[i][j] = result
-                        raw[i][j] = text
+                    value = self._score(result, sentences[i], arity)
+                    if value > score[i][j]:  # kept only when better: parsed > grounded > covering
+                        parsed[i][j], raw[i][j], score[i][j] = result, text.text if isinstance(text, ParseError) else text, value
         readings = []
         for j in range(k):
             column = [parsed[i][j] for i in range(len(sentences))]
@@ -449,8 +545,22 @@ class Seq2SeqTranslator:
             if bad is not None:
                 readings.append(TranslationFailure(ErrorStage.PARSE, str(bad), text))
             else:
+                if self.unify:
+                    column = unify_names(column)  # type: ignore[arg-type]
                 readings.append(Translation(tuple(column[:-1]), column[-1], raw=text))  # type: ignore[arg-type]
         return readings
+
+
+ACCEPTABLE = 3
+
+
+def covers(formula, sentence: str, function_words: frozenset[str]) -> bool:
+    """Every content word of ``sentence`` is (part of) a symbol name of ``formula``."""
+    from logic.translate.delex import PLACEHOLDER, delexicalise_source, delexicalise_target
+
+    _, words = delexicalise_source(sentence, function_words)
+    used = {int(m.group(1)) for m in PLACEHOLDER.finditer(delexicalise_target(str(formula), words))}
+    return used >= set(range(len(words)))
 
 
 def grounded(formula, sentence: str) -> bool:
@@ -468,7 +578,9 @@ def grounded(formula, sentence: str) -> bool:
     return True
 
 
-def _try_parse(text: str):
+def _try_parse(text):
+    if isinstance(text, ParseError):  # a placeholder the sentence does not have
+        return text
     try:
         return parse(text)
     except ParseError as exc:

@@ -69,6 +69,7 @@ def _register_train(commands) -> None:
     p.add_argument("--vocab-size", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--no-delex", action="store_true", help="train on the sentences as written (no content-word placeholders)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -108,6 +109,7 @@ def _run_train(args: argparse.Namespace) -> int:
         minutes=args.minutes,
         seed=args.seed,
         threads=args.threads,
+        delex=not args.no_delex,
     )
     report = train_translator(config, progress=None if args.no_progress else (lambda msg: print(msg, file=sys.stderr, flush=True)))
     state = "finished" if report.finished else "stopped early (rerun the same command to continue)"
