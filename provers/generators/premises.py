@@ -101,6 +101,16 @@ def structural_moves(state: str) -> list[str]:
     return moves
 
 
+def relative_name(full_name: str, path: str) -> str:
+    """``Coq.Arith.PeanoNat.Nat.add_comm`` of ``Arith/PeanoNat.v`` -> ``Nat.add_comm`` (the name
+    inside its own file); the full name when the file's module path is not in it."""
+    module = path.removesuffix(".v").replace("/", ".")
+    at = full_name.find(module + ".")
+    if at == 0 or (at > 0 and full_name[at - 1] == "."):
+        return full_name[at + len(module) + 1:]
+    return full_name
+
+
 class PremiseGenerator(TacticGenerator):
     """Tactics from the retrieved premises accessible at the theorem (see the module docstring)."""
 
@@ -137,7 +147,13 @@ class PremiseGenerator(TacticGenerator):
         return list(zip(ranking.indices, ranking.scores))
 
     def _name(self, idx: int) -> str:
-        return self.corpus.premises[idx].full_name
+        """How a tactic names premise ``idx`` here: its absolute name, except for a premise of the
+        theorem's own file, named relative to the file (the kernel check compiles the file's
+        prefix under a private library name, where the file's absolute names do not exist)."""
+        p = self.corpus.premises[idx]
+        if self.place is not None and p.path == self.place.file:
+            return relative_name(p.full_name, p.path)
+        return p.full_name
 
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
         text = state.pp if hasattr(state, "pp") else str(state)
