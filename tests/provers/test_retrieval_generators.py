@@ -82,9 +82,13 @@ def _target_problem() -> Problem:
     return Problem("Main.target", "Main.v", thm, context=ctx)
 
 
+@pytest.mark.parametrize("retriever", ["bm25", "dense"])
 @pytest.mark.parametrize("kind", ["premises", "knn"])
-def test_a_theorem_never_sees_itself_or_what_comes_later_in_its_file(tiny_dataset, kind):
-    gen = build_generator(GeneratorConfig(spec=f"{kind}:{tiny_dataset}"))
+def test_a_theorem_never_sees_itself_or_what_comes_later_in_its_file(tiny_dataset, kind, retriever):
+    if retriever == "dense":
+        pytest.importorskip("torch", reason="needs the ml extra: pip install 'nesy[ml]'")
+        pytest.importorskip("faiss", reason="needs the ml extra: pip install 'nesy[ml]'")
+    gen = build_generator(GeneratorConfig(spec=f"{kind}:{tiny_dataset}", retriever=retriever))
     state = TacticState(GOAL, 0)
     # Without a place (a stand-alone problem) the whole corpus / memory is searched: the later
     # lemma is the best match, so the test below can fail.
