@@ -8,7 +8,9 @@ nor the later lemma may be retrieved or proposed, and ``knn:`` only remembers tr
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from provers.coq.library import LibraryTheorem
 from provers.generators import GeneratorConfig, GeneratorConfigError, build_generator
 from provers.protocol import Problem, TacticState, Theorem
 from retrieval.dataset import CorpusFile, Pos, Premise, Provenance, TracedTactic, TracedTheorem, AnnotatedTactic, write_layout
+from tests.provers.test_library_context import traced  # noqa: F401 - fixture (a small library traced with Coq)
 
 GOAL = "l : list nat\n============================\nlength (rev l) = length l"
 
@@ -177,3 +180,44 @@ def test_a_premise_of_the_theorems_own_file_is_named_relative_to_the_file(tiny_d
     tactics = [t for t, _ in gen.generate(TacticState(GOAL, 0), 100)]
     assert "apply app_nil" in tactics and "apply Main.app_nil" not in tactics  # own file: relative
     assert "apply Base.rev_rev" in tactics  # another file: absolute
+
+
+@pytest.mark.skipif(shutil.which("coqidetop.opt") is None, reason="Coq is not installed")
+def test_the_engine_tells_the_generator_which_problem_it_serves_before_searching():
+    from nesyrun.pool import Task
+    from provers.evaluation.data import builtin_problems, load_minif2f
+    from provers.evaluation.job import ProofJobConfig, ProofWorker
+    from provers.generators.base import TacticGenerator
+
+    events = []
+
+    class Recording(TacticGenerator):
+        name = "recording"
+
+        def begin(self, problem):
+            events.append(("begin", problem.name))
+
+        def _generate(self, state, k):
+            events.append(("generate", None))
+            return []
+
+    (problem,) = load_minif2f(builtin_problems(), "valid")[:1]
+    ProofWorker(ProofJobConfig(), generator=Recording()).run(Task(problem.name, problem))
+    assert events[0] == ("begin", problem.name) and ("generate", None) in events
+
+
+@pytest.mark.skipif(shutil.which("coqidetop.opt") is None, reason="Coq is not installed")
+def test_cli_eval_library_with_premises_and_knn(traced, tmp_path, capsys):
+    """A traced library's test theorems with ``premises:`` + ``knn:`` and closers: only kernel-checked
+    proofs count, and every row is a proof attempt or a reason (the ``Program`` one)."""
+    from nesy.cli import main
+
+    out = tmp_path / "run"
+    argv = ["eval", "library", "--data", str(traced), "--split", "random", "--part", "test", "--out", str(out), "--closers",
+            "--generator", f"premises:{traced}+knn:{traced}", "--time", "20", "--tactic-timeout", "3", "--k", "8"]
+    assert main(argv) == 0
+    sub = next(p for p in out.iterdir() if p.is_dir())
+    rows = [json.loads(line) for line in (sub / "results.jsonl").read_text().splitlines()]
+    assert rows and all(r["status"] in ("proved", "failed") or r["message"].startswith("program:") for r in rows), rows
+    assert all("accepted by coqc" in r["check"] for r in rows if r["status"] == "proved")
+    assert "mix(premises(bm25)" in rows[0]["generator"]
