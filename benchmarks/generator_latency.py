@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _p95(xs: list[float]) -> float:
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
 def retrieval_rows(data: Path, k: int, calls: int, dense: bool) -> int:
@@ -174,9 +174,9 @@ def retrieval_rows(data: Path, k: int, calls: int, dense: bool) -> int:
     print(f"\n## Retrieval-guided tactic generation, k = {k}, {len(work)} goal states of {data.name} random/test (one run)")
     print("| generator | build s | median ms / call | p95 ms / call | tactics / call |")
     print("|---|---:|---:|---:|---:|")
-    for row in gens:
+    for row, gen in gens.items():
         print(f"| {row} | {build_s[row]:.1f} | {statistics.median(times[row]) * 1e3:.1f} | {_p95(times[row]) * 1e3:.1f} | {statistics.fmean(sizes[row]):.1f} |")
-        gens[row].close()
+        gen.close()
     print(f"load average at the end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     return 0
 

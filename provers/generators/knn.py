@@ -21,8 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorError, TacticGenerator
-from provers.generators.place import (Place, accessible, dataset_dir, load_corpus, load_part, log_softmax, mentions, place_of,
-                                      relative_scores)
+from provers.generators.place import Place, accessible, dataset_dir, load_corpus, load_part, log_softmax, mentions, place_of, relative_scores
 from provers.protocol import TacticState
 
 SHARPNESS = 3.0
@@ -69,7 +68,7 @@ class KnnGenerator(TacticGenerator):
         return True
 
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
-        text = state.pp if hasattr(state, "pp") else str(state)
+        text = state.pp
         best: dict[str, float] = {}
         for i, sim in self.memory.nearest(text, k * NEIGHBOURS_PER_TACTIC, self._exclude):
             if not self._usable(i):

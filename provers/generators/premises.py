@@ -23,8 +23,7 @@ import re
 from collections import Counter
 
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorError, TacticGenerator
-from provers.generators.place import (Place, accessible, dataset_dir, load_corpus, load_part, log_softmax, place_of,
-                                      relative_scores)
+from provers.generators.place import Place, dataset_dir, load_corpus, load_part, log_softmax, place_of, relative_scores
 from provers.protocol import TacticState
 
 PREMISE_FORMS = ("apply", "eapply", "exact", "rewrite", "rewrite <-", "eauto using")
@@ -93,7 +92,7 @@ def structural_moves(state: str) -> list[str]:
     if "\\/" in goal:
         moves += ["left", "right"]
     hyps = state.split("============================", 1)[0]
-    if re.search(r":\s*[A-Za-z_][\w']*\s*=\s*", hyps) or re.search(r"=\s*[A-Za-z_][\w']*\s*$", hyps, re.M):
+    if re.search(r":\s*[A-Za-z_][\w']*\s*=\s*", hyps) or re.search(r"=\s*[A-Za-z_][\w']*\s*$", hyps, re.MULTILINE):
         moves.append("subst")
     moves.append("simpl in *")
     for v in goal_variables(state):
@@ -132,11 +131,9 @@ class PremiseGenerator(TacticGenerator):
             self.priors = {f: 1 / len(PREMISE_FORMS + STRUCTURAL_FORMS) for f in PREMISE_FORMS + STRUCTURAL_FORMS}
         self.name = f"premises({config.retriever})"
         self.place: Place | None = None
-        self._allowed = None
 
     def begin(self, problem) -> None:
-        self.place = place_of(problem)
-        self._allowed = accessible(self.corpus, self.place)
+        self.place = place_of(problem)  # the retriever filters by it (RetrievalRequest's file and position)
 
     def retrieve(self, state: str, n: int) -> list[tuple[int, float]]:
         """The ``n`` best accessible premises for ``state``: (corpus index, retrieval score)."""
@@ -156,7 +153,7 @@ class PremiseGenerator(TacticGenerator):
         return p.full_name
 
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
-        text = state.pp if hasattr(state, "pp") else str(state)
+        text = state.pp
         raw: dict[str, float] = {}
 
         def add(tactic: str, logp: float) -> None:

@@ -18,7 +18,7 @@ import pytest
 from provers.coq.library import LibraryTheorem
 from provers.generators import GeneratorConfig, GeneratorConfigError, build_generator
 from provers.protocol import Problem, TacticState, Theorem
-from retrieval.dataset import CorpusFile, Pos, Premise, Provenance, TracedTactic, TracedTheorem, AnnotatedTactic, write_layout
+from retrieval.dataset import AnnotatedTactic, CorpusFile, Pos, Premise, Provenance, TracedTactic, TracedTheorem, write_layout
 from tests.provers.test_library_context import traced  # noqa: F401 - fixture (a small library traced with Coq)
 
 GOAL = "l : list nat\n============================\nlength (rev l) = length l"
@@ -207,14 +207,15 @@ def test_the_engine_tells_the_generator_which_problem_it_serves_before_searching
 
 
 @pytest.mark.skipif(shutil.which("coqidetop.opt") is None, reason="Coq is not installed")
-def test_cli_eval_library_with_premises_and_knn(traced, tmp_path, capsys):
+def test_cli_eval_library_with_premises_and_knn(request, tmp_path):
     """A traced library's test theorems with ``premises:`` + ``knn:`` and closers: only kernel-checked
     proofs count, and every row is a proof attempt or a reason (the ``Program`` one)."""
     from nesy.cli import main
 
+    data = request.getfixturevalue("traced")
     out = tmp_path / "run"
-    argv = ["eval", "library", "--data", str(traced), "--split", "random", "--part", "test", "--out", str(out), "--closers",
-            "--generator", f"premises:{traced}+knn:{traced}", "--time", "20", "--tactic-timeout", "3", "--k", "8"]
+    argv = ["eval", "library", "--data", str(data), "--split", "random", "--part", "test", "--out", str(out), "--closers",
+            "--generator", f"premises:{data}+knn:{data}", "--time", "20", "--tactic-timeout", "3", "--k", "8"]
     assert main(argv) == 0
     sub = next(p for p in out.iterdir() if p.is_dir())
     rows = [json.loads(line) for line in (sub / "results.jsonl").read_text().splitlines()]
