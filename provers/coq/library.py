@@ -92,6 +92,7 @@ class LibraryTheorem:
     position: int = 0  # offset of the declaration in its file (a job walks a file from last to first)
     check_header: str = ""  # the header as the kernel check compiles it (open modules unconstrained)
     check_statement: str = ""  # the statement as the check states it (a Definition/Instance: as a Lemma)
+    start: tuple[int, int] = (0, 0)  # (line, column) of the declaration, as the trace records it (retrieval's accessibility)
 
     # What the evaluation engine asks of a problem's context (provers.evaluation.data.Problem).
     @property
@@ -331,7 +332,7 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     closing = tuple(f"End {sc.name}." for sc in reversed(stack))
     scope = ".".join(sc.name for sc in stack if sc.kind != "Section")
     return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header,
-                          check_statement)
+                          check_statement, (int(start[0]), int(start[1])))
 
 
 _PROOF_MODE_DECL = re.compile(

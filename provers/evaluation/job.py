@@ -133,6 +133,11 @@ class ProofWorker:
         if problem.theorem is None:
             return ProofRow(**base, status=Status.ERROR, message=problem.error or "unreadable problem").to_json()
         ctx = problem.context  # a library theorem in its file's context: already prepared, its own check
+        if self.generator is not None:
+            try:
+                self.generator.begin(problem)  # where the theorem is: what a retrieval-guided generator may use
+            except GeneratorError as exc:
+                return ProofRow(**base, status=Status.ERROR, message=f"generator failed: {exc}"[:1000]).to_json()
         theorem = problem.theorem if ctx is not None else self.config.prepare(problem.theorem)
         extra = self.config.extra_args + tuple(getattr(ctx, "env_args", ()))
         env_config = EnvConfig(tactic_timeout_s=self.config.budget.tactic_timeout_s, extra_args=extra)

@@ -55,6 +55,8 @@ class GeneratorConfig:
     backend: str = "coq"  # whose portfolio/syntax to use
     request_timeout_s: float = 60.0  # openai: time limit of one HTTP request
     api: str = "auto"  # openai: "auto" (probe), "completions" or "chat"
+    retriever: str = "bm25"  # premises:/knn: how premises / training states are searched ("bm25" or "dense")
+    retrieval_split: str = "random"  # premises:/knn: the traced split whose train part knn: remembers
     max_concurrency: int = 4  # openai: requests in flight at once (per generator)
     max_retries: int = 4  # openai: retries of a request answered 429/5xx
 
@@ -81,6 +83,14 @@ class TacticGenerator(abc.ABC):
 
     @abc.abstractmethod
     def _generate(self, state: TacticState, k: int) -> list[Candidate]: ...
+
+    def begin(self, problem) -> None:
+        """Say which problem (:class:`provers.protocol.Problem`) the next ``generate`` calls serve.
+
+        The proof-job engine calls it before each theorem. Generators that depend on where the
+        theorem is (the retrieval-guided ones: premises accessible at its place in its file) read
+        ``problem.context``; the others ignore it.
+        """
 
     def close(self) -> None:
         """Release what the generator holds (models, sessions). Idempotent."""

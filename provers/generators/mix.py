@@ -36,6 +36,10 @@ class MixGenerator(TacticGenerator):
                     best[tactic] = mixed
         return sorted(best.items(), key=lambda kv: -kv[1])
 
+    def begin(self, problem) -> None:
+        for gen, _ in self.parts:
+            gen.begin(problem)
+
     def close(self) -> None:
         for gen, _ in self.parts:
             gen.close()

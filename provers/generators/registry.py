@@ -7,6 +7,8 @@ Spec syntax (also what ``--generator`` takes):
 ``portfolio:TAC1;;TAC2``            a portfolio of your own
 ``hf:PATH_OR_HUB_NAME``             a transformers model (seq2seq or causal)
 ``openai:URL[#MODEL]``              an OpenAI-compatible server (docs/models.md)
+``premises:TRACED_DIR``             tactics from the premises retrieved for the goal, accessible at the theorem
+``knn:TRACED_DIR``                  tactics of the nearest traced training states (Tactician-style)
 ``A+B``, ``A*0.7+B*0.3``            a mix of generators (weights default to equal)
 ==================================  ====================================================
 """
@@ -18,7 +20,7 @@ from dataclasses import replace
 
 from provers.generators.base import GeneratorConfig, GeneratorConfigError, TacticGenerator
 
-KINDS = ("portfolio", "hf", "openai")
+KINDS = ("portfolio", "hf", "openai", "premises", "knn")
 ALIASES = {"transformers": "hf", "huggingface": "hf", "vllm": "openai", "symbolic": "portfolio"}
 
 
@@ -45,7 +47,21 @@ def _openai(arg: str, config: GeneratorConfig) -> TacticGenerator:
     return OpenAIGenerator(arg, config)
 
 
-BUILDERS: dict[str, Callable[[str, GeneratorConfig], TacticGenerator]] = {"portfolio": _portfolio, "hf": _hf, "openai": _openai}
+def _premises(arg: str, config: GeneratorConfig) -> TacticGenerator:
+    from provers.generators.premises import PremiseGenerator
+
+    return PremiseGenerator(arg, config)
+
+
+def _knn(arg: str, config: GeneratorConfig) -> TacticGenerator:
+    from provers.generators.knn import KnnGenerator
+
+    return KnnGenerator(arg, config)
+
+
+BUILDERS: dict[str, Callable[[str, GeneratorConfig], TacticGenerator]] = {
+    "portfolio": _portfolio, "hf": _hf, "openai": _openai, "premises": _premises, "knn": _knn,
+}
 
 
 def split_mix(spec: str) -> list[tuple[str, float]]:

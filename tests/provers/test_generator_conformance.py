@@ -11,6 +11,7 @@ from provers.generators import GeneratorConfig, GeneratorConfigError, GeneratorE
 from provers.protocol import TacticState
 from tests.nesyrun.test_openai_client import _closed_port_url, server  # noqa: F401 - fixture
 from tests.provers.test_generators import tiny_model  # noqa: F401 - fixture
+from tests.provers.test_retrieval_generators import build_tiny_dataset
 
 STATES = [
     TacticState("x : R\nH : 2 * x + 1 = 5\n============================\nx = 2", 0),
@@ -19,7 +20,7 @@ STATES = [
 ]
 
 
-@pytest.fixture(params=["portfolio", "portfolio:custom", "hf", "openai", "mix"])
+@pytest.fixture(params=["portfolio", "portfolio:custom", "hf", "openai", "mix", "premises", "knn", "mix:retrieval"])
 def spec(request, tmp_path):
     kind = request.param
     if kind == "portfolio":
@@ -30,6 +31,11 @@ def spec(request, tmp_path):
         return f"hf:{request.getfixturevalue('tiny_model')}"
     if kind == "openai":
         return f"openai:{request.getfixturevalue('server').url}#m"
+    if kind in ("premises", "knn"):
+        return f"{kind}:{build_tiny_dataset(tmp_path / 'traced')}"
+    if kind == "mix:retrieval":
+        data = build_tiny_dataset(tmp_path / "traced")
+        return f"premises:{data}*0.5+knn:{data}*0.3+portfolio*0.2"
     return "portfolio*0.5+portfolio:auto;;intros; nia*0.5"
 
 
@@ -63,6 +69,8 @@ def test_every_generator_gives_valid_pairs_and_respects_k(spec, decoding):
         ("openai:", GeneratorConfigError),
         ("portfolio+", GeneratorConfigError),
         ("hf:/nonexistent/model-dir", GeneratorError),
+        ("premises:", GeneratorConfigError),
+        ("knn:/nonexistent/traced", GeneratorConfigError),
     ],
 )
 def test_bad_specs_are_typed_errors(bad, error):

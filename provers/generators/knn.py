@@ -1,0 +1,83 @@
+"""``knn:DATASET``: Tactician-style k-nearest-neighbour tactic prediction.
+
+The goal states of the *training* part of a traced split (``GeneratorConfig.retrieval_split``,
+``random`` by default) and the tactics run on them are the memory
+(:class:`retrieval.states.StateMemory`). For a new state the nearest remembered states propose
+the tactics used there, scored by similarity: each distinct tactic keeps its best neighbour's
+similarity, and a log-softmax over the candidates of the similarities (relative to the best one,
+:func:`provers.generators.place.relative_scores`) makes them log-probabilities.
+
+The search over states is ``GeneratorConfig.retriever``: ``bm25`` (the default: Okapi BM25 over
+the states' terms, no model, a few ms per state) or ``dense`` (the retrieval encoder's embeddings
+with exact inner-product search; encoding the memory takes minutes on a CPU).
+
+What a theorem may be shown: only training states (never the evaluated theorem's own, even when
+it is a training theorem itself: its states are excluded by name), and no tactic naming a premise
+that is not accessible at the theorem's place or naming the theorem itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from provers.generators.base import Candidate, GeneratorConfig, GeneratorError, TacticGenerator
+from provers.generators.place import Place, accessible, dataset_dir, load_corpus, load_part, log_softmax, mentions, place_of, relative_scores
+from provers.protocol import TacticState
+
+SHARPNESS = 3.0
+NEIGHBOURS_PER_TACTIC = 4  # states looked at per tactic asked (several neighbours share a tactic)
+
+
+class KnnGenerator(TacticGenerator):
+    deterministic = True
+
+    def __init__(self, arg: str, config: GeneratorConfig) -> None:
+        from retrieval.errors import RetrievalError
+        from retrieval.states import StateMemory, tactic_records
+
+        self.path = dataset_dir(arg, "knn")
+        self.corpus = load_corpus(self.path)
+        train = load_part(self.path, config.retrieval_split, "train")
+        try:
+            self.memory = StateMemory(tactic_records(self.corpus, train), config.retriever)
+        except RetrievalError as exc:
+            raise GeneratorError(f"knn: cannot build the memory of {self.path} ({config.retrieval_split}/train): {exc}") from exc
+        self.name = f"knn({config.retriever})"
+        self._theorems = np.array([r.theorem for r in self.memory.records], dtype=object)
+        self._premise_sets = [np.asarray(r.premises, dtype=np.int64) for r in self.memory.records]
+        self.place: Place | None = None
+        self._exclude: np.ndarray | None = None
+        self._allowed: np.ndarray | None = None
+
+    def begin(self, problem) -> None:
+        self.place = place_of(problem)
+        self._allowed = accessible(self.corpus, self.place)
+        full = self.place.full_name if self.place else ""
+        own = self._theorems == full if full else np.zeros(len(self.memory), dtype=bool)
+        self._exclude = own if own.any() else None
+
+    def _usable(self, i: int) -> bool:
+        """A remembered tactic may be proposed here: its premises are accessible, it does not name the theorem."""
+        rec = self.memory.records[i]
+        if self.place is not None:
+            if mentions(rec.tactic, self.place.short_name):
+                return False
+            prem = self._premise_sets[i]
+            if prem.size and self._allowed is not None and not np.isin(prem, self._allowed).all():
+                return False
+        return True
+
+    def _generate(self, state: TacticState, k: int) -> list[Candidate]:
+        text = state.pp
+        best: dict[str, float] = {}
+        for i, sim in self.memory.nearest(text, k * NEIGHBOURS_PER_TACTIC, self._exclude):
+            if not self._usable(i):
+                continue
+            tactic = " ".join(self.memory.records[i].tactic.split())
+            if tactic not in best:
+                best[tactic] = sim
+        if not best:
+            return []
+        tactics = list(best)
+        scores = log_softmax(relative_scores([best[t] for t in tactics], SHARPNESS))
+        return sorted(zip(tactics, scores), key=lambda kv: -kv[1])[:k]

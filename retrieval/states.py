@@ -1,0 +1,140 @@
+"""The traced tactics of a split part as a searchable memory of (goal state, tactic) pairs.
+
+What a Tactician-style k-nearest-neighbour tactic predictor needs (:mod:`provers.generators.knn`):
+every tactic of the *training* theorems with the goal state it was run on, where it was run (file,
+theorem start), and the corpus premises it names, and a search for the states nearest to a new
+one. Two searches: ``bm25`` (Okapi BM25 over the states' terms, :func:`retrieval.text.bm25_query_tokens`;
+cheap, no model) and ``dense`` (the encoder's L2-normalised embeddings, exact inner-product search).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nesyrun.extras import require
+from retrieval.corpus import PremiseCorpus
+from retrieval.dataset import Pos, TracedTheorem, open_dataset
+from retrieval.errors import MissingExtraError, RetrievalError
+from retrieval.index import exact_top_k
+from retrieval.text import bm25_query_tokens, query_text
+
+STATE_SEARCHES = ("bm25", "dense")
+
+
+@dataclass(frozen=True)
+class TacticRecord:
+    """One traced tactic: the state before it, the tactic, where, and the premises it names
+    (corpus indices; ``unresolved``: names that resolve to no premise of the corpus)."""
+
+    state: str
+    tactic: str
+    theorem: str
+    file_path: str
+    theorem_start: Pos
+    premises: tuple[int, ...]
+    unresolved: int = 0
+
+
+def tactic_records(corpus: PremiseCorpus, theorems: Sequence[TracedTheorem]) -> list[TacticRecord]:
+    """Every traced tactic of ``theorems`` (empty tactics and states with no goals left out)."""
+    out: list[TacticRecord] = []
+    for thm in theorems:
+        for tac in thm.traced_tactics:
+            text = tac.tactic.strip()
+            if not text or not tac.state_before.strip() or tac.state_before.strip() == "no goals":
+                continue
+            found: list[int] = []
+            unresolved = 0
+            for prov in tac.annotated_tactic.provenances:
+                idx = corpus.resolve(prov)
+                if idx is None:
+                    unresolved += 1
+                else:
+                    found.append(idx)
+            out.append(TacticRecord(tac.state_before, text, thm.full_name, thm.file_path, Pos(*thm.start),
+                                    tuple(sorted(set(found))), unresolved))
+    return out
+
+
+class _BM25States:
+    """Okapi BM25 over token lists with an inverted index (the scores of rank-bm25's ``get_scores``)."""
+
+    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
+        rank_bm25 = require("rank_bm25", "ml", error=MissingExtraError)
+        self.bm25 = rank_bm25.BM25Okapi([d or ["<empty>"] for d in docs], k1=k1, b=b, epsilon=epsilon)
+        self.k1 = k1
+        doc_len = np.asarray(self.bm25.doc_len, dtype=np.float64)
+        self._norm = k1 * (1 - b + b * doc_len / self.bm25.avgdl)
+        postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
+        for d, freqs in enumerate(self.bm25.doc_freqs):
+            for term, tf in freqs.items():
+                postings[term][0].append(d)
+                postings[term][1].append(tf)
+        self._postings = {t: (np.asarray(i, dtype=np.int64), np.asarray(f, dtype=np.float64)) for t, (i, f) in postings.items()}
+        self.size = len(docs)
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        out = np.zeros(self.size, dtype=np.float64)
+        counts: dict[str, int] = defaultdict(int)
+        for tok in tokens:
+            counts[tok] += 1
+        for term, c in counts.items():
+            post = self._postings.get(term)
+            idf = self.bm25.idf.get(term)
+            if post is None or not idf:
+                continue
+            ids, tf = post
+            out[ids] += c * idf * (tf * (self.k1 + 1) / (tf + self._norm[ids]))
+        return out
+
+
+class StateMemory:
+    """The tactic records of a split part, searchable by goal state.
+
+    ``nearest(state, k, exclude=...)`` gives ``(record index, similarity)`` pairs, best first;
+    ``exclude`` is a boolean mask over records that must not be returned (the evaluated theorem's
+    own states, when the memory is not built from the training part alone).
+    """
+
+    def __init__(self, records: list[TacticRecord], search: str = "bm25", encoder=None) -> None:
+        if search not in STATE_SEARCHES:
+            raise RetrievalError(f"unknown state search {search!r}; known: {', '.join(STATE_SEARCHES)}")
+        if not records:
+            raise RetrievalError("no traced tactics to search (the split part has no tactic with a goal state)")
+        self.records = records
+        self.search = search
+        self.encoder = None
+        if search == "bm25":
+            self._bm25 = _BM25States([bm25_query_tokens(r.state) for r in records])
+        else:
+            from retrieval.encoder import DenseEncoder, EncoderConfig
+
+            self.encoder = encoder or DenseEncoder(EncoderConfig())
+            self._emb = np.asarray(self.encoder.encode([query_text(r.state) for r in records]), dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def similarities(self, state: str) -> np.ndarray:
+        if self.search == "bm25":
+            return self._bm25.scores(bm25_query_tokens(state))
+        q = np.asarray(self.encoder.encode([query_text(state)]), dtype=np.float32)[0]
+        return self._emb @ q
+
+    def nearest(self, state: str, k: int, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
+        sims = self.similarities(state)
+        cand = None if exclude is None else np.flatnonzero(~exclude)
+        idx, sc = exact_top_k(sims, cand, k)
+        return [(int(i), float(s)) for i, s in zip(idx, sc)]
+
+
+def load_memory(dataset: str | Path, split: str, part: str = "train", search: str = "bm25") -> tuple[PremiseCorpus, StateMemory]:
+    """The corpus of a traced dataset and a :class:`StateMemory` of one split part's tactics."""
+    ds = open_dataset(Path(dataset).expanduser())
+    corpus = PremiseCorpus.from_jsonl(ds.corpus_path)
+    return corpus, StateMemory(tactic_records(corpus, ds.read_part(split, part)), search)
