@@ -29,7 +29,6 @@ class TableGenerator(TacticGenerator):
 
     def _generate(self, state, k):
         self.calls += 1
-        out = []
         for needle, cands in self.rules:  # the first rule whose needle is in the goal text
             if needle is None or needle in state.pp:
                 return cands[:k]
