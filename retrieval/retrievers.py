@@ -68,23 +68,19 @@ class BM25Config:
     epsilon: float = 0.25
 
 
-class BM25Retriever:
-    """Okapi BM25 over premise statements, built with rank-bm25.
+class BM25Index:
+    """Okapi BM25 over token lists, built with rank-bm25: rank-bm25 computes the document
+    statistics and idf; scoring uses an inverted index built from them, which gives the same
+    scores as ``BM25Okapi.get_scores`` without its per-document loop. Shared by the premise
+    retriever and the kNN memory of traced states (:mod:`retrieval.states`)."""
 
-    rank-bm25 computes the document statistics and idf; scoring uses an inverted index built from
-    them, which gives the same scores as ``BM25Okapi.get_scores`` without its per-document loop.
-    """
-
-    name = "bm25"
-
-    def __init__(self, corpus: PremiseCorpus, config: BM25Config = BM25Config()) -> None:
+    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
         rank_bm25 = require("rank_bm25", "ml", error=MissingExtraError)
-        self.corpus = corpus
-        self.config = config
-        docs = [bm25_tokens(premise_text(p)) or ["<empty>"] for p in corpus.premises]
-        self.bm25 = rank_bm25.BM25Okapi(docs, k1=config.k1, b=config.b, epsilon=config.epsilon)
+        self.bm25 = rank_bm25.BM25Okapi([d or ["<empty>"] for d in docs], k1=k1, b=b, epsilon=epsilon)
+        self.k1 = k1
+        self.size = len(docs)
         doc_len = np.asarray(self.bm25.doc_len, dtype=np.float64)
-        self._norm = config.k1 * (1 - config.b + config.b * doc_len / self.bm25.avgdl)
+        self._norm = k1 * (1 - b + b * doc_len / self.bm25.avgdl)
         postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         for d, freqs in enumerate(self.bm25.doc_freqs):
             for term, tf in freqs.items():
@@ -94,21 +90,36 @@ class BM25Retriever:
         self._postings = {t: (np.asarray(i, dtype=np.int64), np.asarray(f, dtype=np.float64))
                           for t, (i, f) in postings.items()}
 
-    def scores(self, state: str) -> np.ndarray:
-        """BM25 score of every premise for ``state`` (equal to rank-bm25's ``get_scores``)."""
-        out = np.zeros(len(self.corpus), dtype=np.float64)
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every document for the query ``tokens``."""
+        out = np.zeros(self.size, dtype=np.float64)
         counts: dict[str, int] = defaultdict(int)
-        for tok in bm25_query_tokens(state):
+        for tok in tokens:
             counts[tok] += 1
-        k1 = self.config.k1
         for term, c in counts.items():
             post = self._postings.get(term)
             idf = self.bm25.idf.get(term)
             if post is None or not idf:
                 continue
             ids, tf = post
-            out[ids] += c * idf * (tf * (k1 + 1) / (tf + self._norm[ids]))
+            out[ids] += c * idf * (tf * (self.k1 + 1) / (tf + self._norm[ids]))
         return out
+
+
+class BM25Retriever:
+    """Okapi BM25 over premise statements (:class:`BM25Index`); states are tokenized by
+    :func:`retrieval.text.bm25_query_tokens`."""
+
+    name = "bm25"
+
+    def __init__(self, corpus: PremiseCorpus, config: BM25Config = BM25Config()) -> None:
+        self.corpus = corpus
+        self.config = config
+        self.index = BM25Index([bm25_tokens(premise_text(p)) for p in corpus.premises], k1=config.k1, b=config.b, epsilon=config.epsilon)
+
+    def scores(self, state: str) -> np.ndarray:
+        """BM25 score of every premise for ``state`` (equal to rank-bm25's ``get_scores``)."""
+        return self.index.scores(bm25_query_tokens(state))
 
     def rank(self, requests: Sequence[RetrievalRequest], k: int, *, progress: bool = False) -> list[Ranking]:
         from tqdm import tqdm

@@ -9,18 +9,17 @@ cheap, no model) and ``dense`` (the encoder's L2-normalised embeddings, exact in
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from nesyrun.extras import require
 from retrieval.corpus import PremiseCorpus
 from retrieval.dataset import Pos, TracedTheorem, open_dataset
-from retrieval.errors import MissingExtraError, RetrievalError
+from retrieval.errors import RetrievalError
 from retrieval.index import exact_top_k
+from retrieval.retrievers import BM25Index
 from retrieval.text import bm25_query_tokens, query_text
 
 STATE_SEARCHES = ("bm25", "dense")
@@ -61,38 +60,6 @@ def tactic_records(corpus: PremiseCorpus, theorems: Sequence[TracedTheorem]) -> 
     return out
 
 
-class _BM25States:
-    """Okapi BM25 over token lists with an inverted index (the scores of rank-bm25's ``get_scores``)."""
-
-    def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75, epsilon: float = 0.25) -> None:
-        rank_bm25 = require("rank_bm25", "ml", error=MissingExtraError)
-        self.bm25 = rank_bm25.BM25Okapi([d or ["<empty>"] for d in docs], k1=k1, b=b, epsilon=epsilon)
-        self.k1 = k1
-        doc_len = np.asarray(self.bm25.doc_len, dtype=np.float64)
-        self._norm = k1 * (1 - b + b * doc_len / self.bm25.avgdl)
-        postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        for d, freqs in enumerate(self.bm25.doc_freqs):
-            for term, tf in freqs.items():
-                postings[term][0].append(d)
-                postings[term][1].append(tf)
-        self._postings = {t: (np.asarray(i, dtype=np.int64), np.asarray(f, dtype=np.float64)) for t, (i, f) in postings.items()}
-        self.size = len(docs)
-
-    def scores(self, tokens: list[str]) -> np.ndarray:
-        out = np.zeros(self.size, dtype=np.float64)
-        counts: dict[str, int] = defaultdict(int)
-        for tok in tokens:
-            counts[tok] += 1
-        for term, c in counts.items():
-            post = self._postings.get(term)
-            idf = self.bm25.idf.get(term)
-            if post is None or not idf:
-                continue
-            ids, tf = post
-            out[ids] += c * idf * (tf * (self.k1 + 1) / (tf + self._norm[ids]))
-        return out
-
-
 class StateMemory:
     """The tactic records of a split part, searchable by goal state.
 
@@ -110,7 +77,7 @@ class StateMemory:
         self.search = search
         self.encoder = None
         if search == "bm25":
-            self._bm25 = _BM25States([bm25_query_tokens(r.state) for r in records])
+            self._bm25 = BM25Index([bm25_query_tokens(r.state) for r in records])
         else:
             from retrieval.encoder import DenseEncoder, EncoderConfig
 
