@@ -333,24 +333,27 @@ class Symbol:
     arity: int
 
 
-def signature(formulas: Iterable[Formula]) -> set[Symbol]:
-    """Every predicate, function and constant symbol used, with its kind and arity."""
-    out: set[Symbol] = set()
+def symbol_occurrences(formulas: Iterable[Formula]) -> Iterator[Symbol]:
+    """Every occurrence of a predicate, function or constant symbol, in order (with repeats)."""
     for formula in formulas:
         for f in subformulas(formula):
             terms: tuple[Term, ...] = ()
             if isinstance(f, Pred):
-                out.add(Symbol("pred", f.name, len(f.args)))
+                yield Symbol("pred", f.name, len(f.args))
                 terms = f.args
             elif isinstance(f, Eq):
                 terms = (f.left, f.right)
             for t in terms:
                 for s in term_symbols(t):
                     if isinstance(s, Func):
-                        out.add(Symbol("func", s.name, len(s.args)))
+                        yield Symbol("func", s.name, len(s.args))
                     elif isinstance(s, Const):
-                        out.add(Symbol("const", s.name, 0))
-    return out
+                        yield Symbol("const", s.name, 0)
+
+
+def signature(formulas: Iterable[Formula]) -> set[Symbol]:
+    """Every predicate, function and constant symbol used, with its kind and arity."""
+    return set(symbol_occurrences(formulas))
 
 
 def free_variables(formula: Formula) -> set[str]:

@@ -24,8 +24,7 @@ from logic.syntax import (
     Pred,
     Term,
     Var,
-    subformulas,
-    term_symbols,
+    symbol_occurrences,
 )
 
 
@@ -39,22 +38,7 @@ def name_key(kind: str, name: str) -> str:
 
 
 def _occurrences(formulas: Sequence[Formula]) -> list[tuple[str, str, int]]:
-    found: list[tuple[str, str, int]] = []
-    for formula in formulas:
-        for f in subformulas(formula):
-            terms: tuple[Term, ...] = ()
-            if isinstance(f, Pred):
-                found.append(("pred", f.name, len(f.args)))
-                terms = f.args
-            elif isinstance(f, Eq):
-                terms = (f.left, f.right)
-            for t in terms:
-                for s in term_symbols(t):
-                    if isinstance(s, Func):
-                        found.append(("func", s.name, len(s.args)))
-                    elif isinstance(s, Const):
-                        found.append(("const", s.name, 0))
-    return found
+    return [(sym.kind, sym.name, sym.arity) for sym in symbol_occurrences(formulas)]
 
 
 def rename(formula: Formula, names: dict[tuple[str, str, int], str]) -> Formula:
