@@ -192,9 +192,10 @@ TRANSLATORS: dict[str, tuple[str, object]] = {
 def make_reader(config: LogicEvalConfig):
     """The translator named by ``config.translator`` (see :data:`TRANSLATORS`)."""
     spec = config.translator
-    kind = spec.partition(":")[0]
-    if kind not in TRANSLATORS or (kind in ("rule", "gold")) != (":" not in spec):
-        known = ", ".join(("KIND" if k in ("rule", "gold") else f"{k}:...").replace("KIND", k) for k in TRANSLATORS)
+    kind, colon, _ = spec.partition(":")
+    takes_argument = kind in ("hf", "openai")  # hf:PATH, openai:URL; rule and gold take none
+    if kind not in TRANSLATORS or bool(colon) != takes_argument:
+        known = ", ".join(f"{k}:..." if k in ("hf", "openai") else k for k in TRANSLATORS)
         raise LogicError(f"unknown translator {spec!r}: use {known}")
     return TRANSLATORS[kind][1](config)
 

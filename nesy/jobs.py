@@ -14,7 +14,7 @@ def run_with_progress(problems, config, out: Path, pool, *, fresh: bool = False,
 
     from nesyrun.pool import ResultLog
     from provers.evaluation.job import run_proof_job
-    from provers.evaluation.rows import Status, summarize
+    from provers.evaluation.rows import Status
 
     if fresh:
         for stale in (out / "results.jsonl", out / "summary.json"):
@@ -35,7 +35,7 @@ def run_with_progress(problems, config, out: Path, pool, *, fresh: bool = False,
         bar.update(already)
         bar.set_postfix_str(f"resumed: {already} already done")
     try:
-        rows, _ = run_proof_job(problems, config, out, pool, on_row=on_row)
+        _, summary = run_proof_job(problems, config, out, pool, on_row=on_row)
     finally:
         bar.close()
-    return summarize(rows, config.attempts) | {"pool": pool.kind}
+    return summary

@@ -198,6 +198,18 @@ class PremiseCorpus:
             return candidates[0]
         return None
 
+    def resolve_all(self, provenances) -> tuple[set[int], int]:
+        """The premises a tactic's provenances point to (:meth:`resolve`), and how many point to none."""
+        found: set[int] = set()
+        unresolved = 0
+        for prov in provenances:
+            idx = self.resolve(prov)
+            if idx is None:
+                unresolved += 1
+            else:
+                found.add(idx)
+        return found, unresolved
+
     def lookup(self, full_name: str) -> int:
         """Index of the premise named ``full_name``; UnknownPremiseError (with close names) if none."""
         candidates = self._by_name.get(full_name)

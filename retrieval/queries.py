@@ -57,13 +57,8 @@ def build_queries(corpus: PremiseCorpus, theorems: Iterable[TracedTheorem], *, k
             continue
         for k, tac in enumerate(thm.traced_tactics):
             n_tac += 1
-            found: set[int] = set()
-            for prov in tac.annotated_tactic.provenances:
-                idx = corpus.resolve(prov)
-                if idx is None:
-                    n_unres += 1
-                else:
-                    found.add(idx)
+            found, unresolved = corpus.resolve_all(tac.annotated_tactic.provenances)
+            n_unres += unresolved
             if not found:
                 n_empty += 1
                 if not keep_empty:

@@ -47,16 +47,9 @@ def tactic_records(corpus: PremiseCorpus, theorems: Sequence[TracedTheorem]) -> 
             text = tac.tactic.strip()
             if not text or not tac.state_before.strip() or tac.state_before.strip() == "no goals":
                 continue
-            found: list[int] = []
-            unresolved = 0
-            for prov in tac.annotated_tactic.provenances:
-                idx = corpus.resolve(prov)
-                if idx is None:
-                    unresolved += 1
-                else:
-                    found.append(idx)
+            found, unresolved = corpus.resolve_all(tac.annotated_tactic.provenances)
             out.append(TacticRecord(tac.state_before, text, thm.full_name, thm.file_path, Pos(*thm.start),
-                                    tuple(sorted(set(found))), unresolved))
+                                    tuple(sorted(found)), unresolved))
     return out
 
 

@@ -160,7 +160,6 @@ def _run_retrieve(args: argparse.Namespace) -> int:
 
         raise RetrievalError("-k must be at least 1")
     corpus = _load_corpus(args)
-    _quiet_transformers()
     retriever = build_retriever(args.retriever, corpus, _options(args, index=args.index, progress=True))
     if args.file is not None and not corpus.has_file(args.file):
         raise UnknownPremiseError(f"--file {args.file!r} is not a file of the corpus")

@@ -9,8 +9,8 @@ from pathlib import Path
 from provers.backend import Backend
 from provers.coq.check import check_proof, proof_file_text
 from provers.coq.env import CoqEnv
-from provers.coq.files import TheoremFileError, load_problem_set
-from provers.coq.portfolio import COQ_TACTIC_IMPORTS, HAMMER_IMPORT, coq_portfolio
+from provers.coq.files import load_problem_set
+from provers.coq.portfolio import coq_portfolio, nesy_imports
 from provers.coq.sentences import check_tactic
 from provers.errors import InputError
 from provers.protocol import CheckResult, Problem, Theorem
@@ -19,10 +19,7 @@ from provers.protocol import CheckResult, Problem, Theorem
 def prepare(theorem: Theorem, *, hammer: bool = False, tactic_imports: bool = True) -> Theorem:
     """The theorem with the imports its portfolio needs added after its own header, as ``prelude``
     (the kernel check confirms the statement means the same with and without them)."""
-    extra = [COQ_TACTIC_IMPORTS] if tactic_imports else []
-    if hammer:
-        extra.append(HAMMER_IMPORT)
-    extra = [s for s in extra if s not in theorem.header and s not in theorem.prelude]
+    extra = [s for s in nesy_imports(tactic_imports, hammer) if s not in theorem.header and s not in theorem.prelude]
     if not extra:
         return theorem
     return replace(theorem, prelude="\n".join([theorem.prelude, *extra]).strip())
@@ -47,10 +44,7 @@ def load_split(root: Path, split: str, options: dict) -> list[Problem]:
     directory = root / split
     if not directory.is_dir():
         raise InputError(f"{directory}: split directory missing (expected {root}/{split}/*.v)")
-    try:
-        return load_problem_set(directory)
-    except TheoremFileError as exc:
-        raise InputError(str(exc)) from exc
+    return load_problem_set(directory)  # its TheoremFileError is an InputError
 
 
 def new_pool(budget_mib: float):

@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from provers.coq.files import _DECL_RE
-from provers.coq.portfolio import COQ_TACTIC_IMPORTS, HAMMER_IMPORT
+from provers.coq.portfolio import COQ_TACTIC_IMPORTS, nesy_imports
 from provers.coq.sentences import Sentence, SentenceError, split_sentences, strip_comments
 from provers.errors import InputError
 from provers.protocol import Theorem
@@ -132,8 +132,7 @@ class LibraryConfig:
     hammer: bool = False
 
     def prelude(self) -> str:
-        lines = ([TACTIC_IMPORTS] if self.tactic_imports else []) + ([HAMMER_IMPORT] if self.hammer else [])
-        return "\n".join(lines)
+        return "\n".join(nesy_imports(self.tactic_imports, self.hammer))
 
 
 # ------------------------------------------------------------------ where the library is
@@ -325,7 +324,8 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
         raise UnstartableError(Unstartable.REFUSED_COMMAND, f"{full_name}: the file before it {refusal.removeprefix('refused: ')}")
     module = lib.module_name(rel)
     noinit = _noinit(lib, rel)
-    prelude = config.prelude() if config.prelude() and _prelude_allowed(module, noinit, config.prelude()) else ""
+    prelude = config.prelude()
+    prelude = prelude if prelude and _prelude_allowed(module, noinit, prelude) else ""
     theorem = Theorem(name=short, statement=sentence, header=header, file_path=rel,
                       line=start[0], prelude=prelude)
     env_args = ("-q", *noinit, *load_args, "-topfile", str(lib.root / rel))

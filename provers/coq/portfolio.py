@@ -50,3 +50,9 @@ HAMMER_PORTFOLIO: tuple[str, ...] = ("sauto", "hauto", "intros; sauto lq: on")
 def coq_portfolio(hammer: bool = False) -> tuple[str, ...]:
     """The portfolio, with CoqHammer's tactics last when ``hammer``."""
     return COQ_PORTFOLIO + HAMMER_PORTFOLIO if hammer else COQ_PORTFOLIO
+
+
+def nesy_imports(tactic_imports: bool = True, hammer: bool = False) -> list[str]:
+    """The sentences nesy adds after a header so that its automation exists: the imports of
+    lia/lra/psatz, and CoqHammer's tactics with ``hammer``."""
+    return ([COQ_TACTIC_IMPORTS] if tactic_imports else []) + ([HAMMER_IMPORT] if hammer else [])

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from nesyrun.files import atomic_write_text
-from nesyrun.pool import PoolConfig, PoolStats, ResultLog, Task, run_pool
+from nesyrun.pool import PoolConfig, ResultLog, Task, run_pool
 from provers.errors import EnvError, EnvInitError, InputError, ProverError
 from provers.evaluation.rows import ProofRow, Status, error_row, summarize
 from provers.generators.base import GeneratorConfig, GeneratorError, TacticGenerator
@@ -266,11 +266,12 @@ def run_proof_job(
     *,
     on_row: Callable[[dict], None] | None = None,
     generator: TacticGenerator | None = None,
-) -> tuple[list[dict], PoolStats]:
+) -> tuple[list[dict], dict]:
     """Run ``config`` on ``problems``; stream rows to ``out_dir/results.jsonl`` (resumable); write
     each proved theorem's proof file to ``out_dir/proofs/`` and the summary to ``out_dir/summary.json``.
 
-    Returns the rows of these problems (including ones from earlier runs) and the pool's stats.
+    Returns the rows of these problems (including ones from earlier runs) and that summary (with
+    the job's config and the pool's stats).
     ``generator``: an already-built generator (in-process runs only: tests, notebooks).
     """
     backend = load_backend(config.backend)
@@ -308,7 +309,7 @@ def run_proof_job(
     summary["config"] = json.loads(json.dumps(asdict(config), default=str))
     summary["pool"] = asdict(stats)
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
-    return rows, stats
+    return rows, summary
 
 
 def job_order(backend, problems: list[Problem]) -> list[Problem]:
