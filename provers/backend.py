@@ -37,7 +37,8 @@ class Backend:
     * ``order(problems)``: the order in which a worker meets theorems best (warm starts).
     * ``tracer``: ``trace(config) -> result`` for tracing a library, or None.
     * ``load_library(data, split, part, tactic_imports=...)``: the theorems of a traced dataset's
-      split part as problems started in their file's context (``Problem.context``), or None.
+      split part as problems started in their file's context (``Problem.context``), or None;
+      ``files=`` (a predicate on the file path) reads only some files.
     """
 
     name: str

@@ -8,10 +8,73 @@ frozen config, call the library and print a short summary. Errors for the user a
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(commands) -> None:
     _register_nlsat(commands)
+    _register_alchemy(commands)
+
+
+def _register_alchemy(commands) -> None:
+    p = commands.add(
+        "synth alchemy",
+        help="Alchemy-style mutation: rewrite/apply variants of a traced library's theorems, kernel-checked in batches",
+        run=_run_alchemy,
+    )
+    p.add_argument("--library", required=True, help="a traced dataset directory (nesy trace --out DIR), or 'stdlib' for the cached traced Coq stdlib")
+    p.add_argument("--mode", choices=("rw", "apply", "both"), default="both", help="rewrite a hypothesis or the conclusion, apply a lemma to a hypothesis, or both")
+    p.add_argument("--out", type=Path, required=True, help="output directory (rerun with the same arguments to resume)")
+    p.add_argument("--files", action="append", default=[], metavar="GLOB", help="only these files of the library (dataset-relative globs, e.g. 'Arith/*'; repeatable)")
+    p.add_argument("--limit", type=int, default=None, help="at most N theorems (in file order)")
+    p.add_argument("--backend", default="coq", help="proof backend (its registry name)")
+    p.add_argument("--max-candidates", type=int, default=48, help="lemmas tried per target and mode after pruning (best BM25 first)")
+    p.add_argument("--max-variants", type=int, default=64, help="variants kept per theorem")
+    p.add_argument("--tactic-timeout", type=_positive, default=5.0, help="seconds per tactic in the prover")
+    p.add_argument("--chunk", type=int, default=24, help="theorems per stretch: one batch kernel check each")
+    p.add_argument("--include-eval", action="store_true", help="also mutate val/test theorems and use novel premises (leaks evaluation data into what is written)")
+    p.add_argument("--no-recheck", action="store_true", help="skip coqchk over each batch (coqc + Print Assumptions only)")
+    p.add_argument("--workers", type=int, default=1, help="stretches in parallel")
+    p.add_argument("--ray", action="store_true", help="run the workers as Ray actors instead of threads")
+    p.add_argument("--address", default=None, help="Ray cluster address to join")
+    p.add_argument("--warm-budget", type=float, default=4096.0, help="MiB of warm prover processes per worker")
+    p.add_argument("--fresh", action="store_true", help="discard an earlier run in --out")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
+
+
+def _run_alchemy(args: argparse.Namespace) -> int:
+    from synthesis.alchemy.mutate import MODES, MutationConfig
+    from synthesis.alchemy.pipeline import AlchemyConfig, resolve_library, run_alchemy
+    from synthesis.errors import ConfigError
+
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {args.workers}")
+    dataset = resolve_library(args.library)
+    modes = MODES if args.mode == "both" else (args.mode,)
+    config = AlchemyConfig(
+        dataset=str(dataset), backend=args.backend, modes=modes, files=tuple(args.files), limit=args.limit, chunk=args.chunk,
+        include_eval=args.include_eval, recheck=not args.no_recheck,
+        mutation=MutationConfig(modes=modes, max_candidates=args.max_candidates, max_variants=args.max_variants,
+                                tactic_timeout_s=args.tactic_timeout),
+    )
+    executor = "ray" if (args.ray or args.address) else "threads"
+    summary = run_alchemy(config, args.out.expanduser(), workers=args.workers, executor=executor, address=args.address,
+                          warm_budget_mib=args.warm_budget, fresh=args.fresh, progress=not args.no_progress)
+    from synthesis.alchemy.pipeline import summary_markdown
+
+    print(summary_markdown(summary), end="")
+    print(f"wrote {args.out}/verified.jsonl, pairs.jsonl, summary.md")
+    return 0
 
 
 def _register_nlsat(commands) -> None:

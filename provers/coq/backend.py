@@ -66,12 +66,13 @@ def _trace(config, **kwargs):
     return run_trace(config, **kwargs)
 
 
-def load_library(data: Path, split: str, part: str, *, tactic_imports: bool = True, hammer: bool = False) -> list[Problem]:
-    """:func:`provers.coq.library.load_split` as problems; unstartable theorems carry the reason."""
+def load_library(data: Path, split: str, part: str, *, tactic_imports: bool = True, hammer: bool = False, files=None) -> list[Problem]:
+    """:func:`provers.coq.library.load_split` as problems; unstartable theorems carry the reason
+    (``files``: an optional predicate on the dataset-relative file path)."""
     from provers.coq.library import LibraryConfig, load_split
 
     out = []
-    for p in load_split(data, split, part, LibraryConfig(tactic_imports=tactic_imports, hammer=hammer)):
+    for p in load_split(data, split, part, LibraryConfig(tactic_imports=tactic_imports, hammer=hammer), files=files):
         if p.theorem is None:
             out.append(Problem(p.full_name, p.file, None, p.error))
         else:

@@ -236,8 +236,12 @@ class _FileText:
         return self._walk[1][index]
 
 
-def load_split(dataset: str | Path, split: str, part: str, config: LibraryConfig | None = None) -> list[LibraryProblem]:
+def load_split(dataset: str | Path, split: str, part: str, config: LibraryConfig | None = None, *,
+               files=None) -> list[LibraryProblem]:
     """The theorems of ``split``/``part`` of a traced dataset, each ready to start or with its reason.
+
+    ``files``: an optional predicate on a theorem's file (dataset-relative path): only the
+    theorems of the files it accepts are read (their source files alone are opened).
 
     Raises :class:`LibraryDataError` (or :class:`retrieval.errors.DatasetFormatError`) when the
     dataset as a whole cannot be used; a theorem that cannot start is a problem with a reason.
@@ -250,13 +254,15 @@ def load_split(dataset: str | Path, split: str, part: str, config: LibraryConfig
     theorems = ds.read_part(split, part)
     lib, meta = library_of(root)
     load = compiled_load_args(lib, meta)
-    files: dict[str, _FileText | str] = {}
+    sources: dict[str, _FileText | str] = {}
     out: list[LibraryProblem] = []
     for t in theorems:
+        if files is not None and not files(t.file_path):
+            continue
         try:
-            if t.file_path not in files:
-                files[t.file_path] = _read(lib.root / t.file_path)
-            src = files[t.file_path]
+            if t.file_path not in sources:
+                sources[t.file_path] = _read(lib.root / t.file_path)
+            src = sources[t.file_path]
             if isinstance(src, str):
                 raise UnstartableError(Unstartable.FILE_MISSING, src)
             lt = library_theorem(lib, load, t.file_path, src, t.full_name, (t.start.line, t.start.column), config)
