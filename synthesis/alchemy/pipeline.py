@@ -36,7 +36,7 @@ import resource
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from nesyrun.files import atomic_write_text
@@ -185,7 +185,8 @@ class AlchemyWorker:
         self.pool = self.backend.pool(True, warm_budget_mib)
         table = lemma_table(config.dataset)
         allowed = (lambda i: i not in novel) if novel else None
-        self.mutator = Mutator(table, self.syntax, self._env, config.mutation, allowed)
+        mutation = replace(config.mutation, modes=config.modes)  # the run's modes decide, not a default
+        self.mutator = Mutator(table, self.syntax, self._env, mutation, allowed)
         self._sources: dict[str, object] = {}
 
     def _env(self, theorem, env_config):

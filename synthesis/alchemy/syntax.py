@@ -216,6 +216,18 @@ class CoqSyntax:
 
         return verify_stretch(src, placed, self, check_args, recheck=recheck, timeout_s=timeout_s)
 
+    def check_alone(self, lt, statement: str, proof: list[str], name: str, *, timeout_s: float = 300.0):
+        """A fresh, single kernel check of one variant in its original's context (the check of
+        ``nesy eval library``: the file's prefix under a private name, the statement, the proof,
+        ``Print Assumptions`` and ``coqchk``), independent of the batch that verified it."""
+        from dataclasses import replace
+
+        from provers.coq.check import CheckConfig, check_proof
+
+        theorem = replace(lt.theorem, name=name, statement=statement, header=lt.check_header or lt.theorem.header, prelude="")
+        config = CheckConfig(timeout_s=timeout_s, extra_args=lt.check_args)
+        return check_proof(theorem, list(proof), config=config, closing=lt.closing, scope=lt.scope)
+
     def evar_free(self, text: str) -> bool:
         return re.search(r"\?[A-Za-z_]", text) is None
 
