@@ -34,6 +34,7 @@ def _register_alchemy(commands) -> None:
     p.add_argument("--chunk", type=int, default=24, help="theorems per stretch: one batch kernel check each")
     p.add_argument("--include-eval", action="store_true", help="also mutate val/test theorems and use novel premises (leaks evaluation data into what is written)")
     p.add_argument("--no-recheck", action="store_true", help="skip coqchk over each batch (coqc + Print Assumptions only)")
+    p.add_argument("--no-prune", action="store_true", help="ablation: try as many lemmas drawn at random instead of the symbol/BM25-pruned ones")
     p.add_argument("--workers", type=int, default=1, help="stretches in parallel")
     p.add_argument("--ray", action="store_true", help="run the workers as Ray actors instead of threads")
     p.add_argument("--address", default=None, help="Ray cluster address to join")
@@ -65,7 +66,7 @@ def _run_alchemy(args: argparse.Namespace) -> int:
         dataset=str(dataset), backend=args.backend, modes=modes, files=tuple(args.files), limit=args.limit, chunk=args.chunk,
         include_eval=args.include_eval, recheck=not args.no_recheck,
         mutation=MutationConfig(modes=modes, max_candidates=args.max_candidates, max_variants=args.max_variants,
-                                tactic_timeout_s=args.tactic_timeout),
+                                tactic_timeout_s=args.tactic_timeout, prune=not args.no_prune),
     )
     executor = "ray" if (args.ray or args.address) else "threads"
     summary = run_alchemy(config, args.out.expanduser(), workers=args.workers, executor=executor, address=args.address,
@@ -111,7 +112,14 @@ def _run_nlsat(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from synthesis.nlsat.config import EffortMeasure, Fragment, NLSatConfig, RunOptions, parse_int_sweep, parse_ratio_sweep
+    from synthesis.nlsat.config import (
+        EffortMeasure,
+        Fragment,
+        NLSatConfig,
+        RunOptions,
+        parse_int_sweep,
+        parse_ratio_sweep,
+    )
     from synthesis.nlsat.pipeline import run_nlsat
 
     config = NLSatConfig(

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from provers.coq.check import (
     _CHECK_LIBRARY,
+    _TIME_LINE,
     AssumptionReportError,
     CheckConfig,
     _coq,
@@ -36,7 +37,6 @@ from provers.coq.check import (
     _lib,
     _system_command,
     _tail,
-    _TIME_LINE,
     _why,
     parse_assumptions,
 )

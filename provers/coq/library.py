@@ -39,7 +39,12 @@ from pathlib import Path
 
 from provers.coq.files import _DECL_RE
 from provers.coq.portfolio import COQ_TACTIC_IMPORTS, nesy_imports
-from provers.coq.sentences import Sentence, SentenceError, split_sentences, strip_comments
+from provers.coq.sentences import (
+    Sentence,
+    SentenceError,
+    split_sentences,
+    strip_comments,
+)
 from provers.errors import InputError
 from provers.protocol import Theorem
 from provers.tracing.config import STDLIB_PREFIX, STDLIB_ROOT, Library, stdlib

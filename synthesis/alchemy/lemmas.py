@@ -209,7 +209,8 @@ class LemmaTable:
             self._bm25 = BM25Retriever(self.corpus)
         return self._bm25
 
-    def candidates(self, target: str, accessible: np.ndarray, mode: str, limit: int, allowed=None) -> tuple[list[tuple[int, str]], dict]:
+    def candidates(self, target: str, accessible: np.ndarray, mode: str, limit: int, allowed=None, *,
+                   prune: bool = True) -> tuple[list[tuple[int, str]], dict]:
         """The lemmas worth trying on ``target``: ``(corpus index, direction)`` best first, at most
         ``limit``, and the counts at each pruning stage.
 
@@ -239,6 +240,23 @@ class LemmaTable:
                 if shape.conclusion_symbols and shape.conclusion_symbols <= have:
                     passed.append((i, ""))
         counts = {"lemmas": considered, "symbol_matches": len(passed)}
+        if not prune:  # the ablation: as many candidates, drawn at random from every shape-eligible lemma
+            import random
+            import zlib
+
+            pool = []
+            for i in accessible:
+                shape = self.shapes[int(i)]
+                if shape is None or (allowed is not None and not allowed(int(i))):
+                    continue
+                if mode == "rw" and shape.rewrites:
+                    pool += [(int(i), "->"), (int(i), "<-")]
+                elif mode == "apply" and shape.antecedents >= 1:
+                    pool.append((int(i), ""))
+            rng = random.Random(zlib.crc32(target.encode()))
+            passed = rng.sample(pool, min(limit, len(pool)))
+            counts["tried"] = len(passed)
+            return passed, counts
         if len(passed) > limit:
             scores = self.bm25.scores(target)
             order = sorted(range(len(passed)), key=lambda j: (-scores[passed[j][0]], j))

@@ -43,6 +43,7 @@ class MutationConfig:
     max_antecedents: int = 3  # apply: hypotheses a lemma may turn one into
     tactic_timeout_s: float = 5.0
     max_proof_sentences: int = 400  # originals with longer proofs are skipped
+    prune: bool = True  # False: the ablation, as many candidates drawn at random (benchmarks/alchemy_cost.py)
 
 
 @dataclass(frozen=True)
@@ -205,7 +206,7 @@ class Mutator:
             for target, text in targets:
                 if mode == "apply" and target == "goal":
                     continue
-                cands, c = self.table.candidates(text, accessible, mode, cfg.max_candidates, self.allowed)
+                cands, c = self.table.candidates(text, accessible, mode, cfg.max_candidates, self.allowed, prune=cfg.prune)
                 for k in ("lemmas", "symbol_matches", "tried"):
                     counts[mode][k] += c[k]
                 for idx, direction in cands:
@@ -304,7 +305,7 @@ class Mutator:
             statement = syn.statement(vname, decl.binders, new_binders, new_concl)
             out.append(Variant(
                 name=vname, original=lt.full_name, file=lt.file, lemma=hit["lemma_full"], mode=mode,
-                direction=hit["direction"], target=target, statement=statement, proof=tuple([*bridge, *original]),
+                direction=hit["direction"], target=target, statement=statement, proof=(*bridge, *original),
                 proof_sentence=proof_sentence, state_before=s1.pp, state_after=hit["after"]))
             counts[mode]["variants"] += 1
             if len(out) >= self.config.max_variants:
@@ -334,7 +335,7 @@ class Mutator:
                         pairs.append((before, sentence))
                         state = r
             except Exception:  # noqa: BLE001 - a variant the prover cannot start or run: dropped, not the job's error
-                continue
+                state = None
             if isinstance(state, ProofFinished):
                 counts[v.mode]["env_passed"] += 1
                 passed.append(_with_pairs(v, pairs))
