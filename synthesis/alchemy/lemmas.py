@@ -187,6 +187,10 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+# Eliminators Coq generates for an inductive type: "applying" one to a hypothesis asks for its
+# induction hypotheses, which no reader would call a variant of the theorem.
+_ELIMINATOR = re.compile(r"_(?:ind|sind|rec|rect)$")
+
 _PROOF_KINDS = frozenset({"Lemma", "Theorem", "Corollary", "Proposition", "Fact", "Remark", "Property", "Included", "Definition", "Instance", "Constructor"})
 
 
@@ -197,7 +201,8 @@ class LemmaTable:
         self.corpus = corpus
         self.shapes: list[LemmaShape | None] = []
         for i, p in enumerate(corpus.premises):
-            shape = shape_of(i, p.code, p.full_name) if (p.kind or "Lemma") in _PROOF_KINDS else None
+            usable = (p.kind or "Lemma") in _PROOF_KINDS and not _ELIMINATOR.search(p.full_name)
+            shape = shape_of(i, p.code, p.full_name) if usable else None
             self.shapes.append(shape)
         self._bm25 = None
 

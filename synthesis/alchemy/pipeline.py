@@ -50,6 +50,8 @@ from synthesis.errors import (
 )
 
 STAGES = ("lemmas", "symbol_matches", "tried", "hits", "variants", "env_passed", "verified")
+# per mode, besides the stages: theorems with at least one hit (Alchemy's "candidate theorems")
+# and with at least one verified variant
 
 
 @dataclass(frozen=True)
@@ -353,7 +355,7 @@ def _cpu_seconds() -> float:
 
 
 def summarize(rows: list[dict], selection: Selection, config: AlchemyConfig) -> dict:
-    per_mode = {m: dict.fromkeys(STAGES, 0) for m in config.modes}
+    per_mode = {m: dict.fromkeys((*STAGES, "theorems_with_hits", "theorems_verified"), 0) for m in config.modes}
     skipped: dict[str, int] = {}
     theorems = mutated = 0
     for r in rows:
@@ -368,6 +370,8 @@ def summarize(rows: list[dict], selection: Selection, config: AlchemyConfig) -> 
                 if m in per_mode:
                     for k in STAGES:
                         per_mode[m][k] += int(c.get(k, 0))
+                    per_mode[m]["theorems_with_hits"] += int(c.get("hits", 0) > 0)
+                    per_mode[m]["theorems_verified"] += int(c.get("verified", 0) > 0)
     for m, c in per_mode.items():
         c["hit_rate"] = _rate(c["hits"], c["tried"])
         c["verified_of_variants"] = _rate(c["verified"], c["variants"])
@@ -421,11 +425,13 @@ def summary_markdown(s: dict) -> str:
                  + f"); mutated {s['theorems_mutated']}, skipped "
                  + (", ".join(f"{k} {v}" for k, v in sorted(s["theorems_skipped"].items())) or "none") + ".")
     lines.append(f"Premises withheld as novel to the evaluation split: {s['novel_premises_withheld']}.")
-    lines += ["", "| mode | lemmas considered | symbol matches | tried | hits | variants | ran in env | verified | hits/tried | verified/variants |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "| mode | lemmas considered | symbol matches | tried | hits | theorems with a hit | variants | ran in env | verified | "
+              "hits/tried | verified/variants | verified per theorem with a hit |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m, c in s["per_mode"].items():
-        lines.append(f"| {m} | {c['lemmas']} | {c['symbol_matches']} | {c['tried']} | {c['hits']} | {c['variants']} | "
-                     f"{c['env_passed']} | {c['verified']} | {_pct(c['hit_rate'])} | {_pct(c['verified_of_variants'])} |")
+        expansion = f"{c['verified'] / c['theorems_with_hits']:.1f}" if c.get("theorems_with_hits") else "-"
+        lines.append(f"| {m} | {c['lemmas']} | {c['symbol_matches']} | {c['tried']} | {c['hits']} | {c.get('theorems_with_hits', 0)} | "
+                     f"{c['variants']} | {c['env_passed']} | {c['verified']} | {_pct(c['hit_rate'])} | {_pct(c['verified_of_variants'])} | {expansion} |")
     run = s.get("run", {})
     lines += ["", f"Verified variants: {s['verified']} (from {s['theorems_with_verified_variant']} theorems); pairs {s.get('pairs', 0)}.",
               f"Wall {run.get('wall_s')} s, CPU {run.get('cpu_s')} s"
