@@ -34,6 +34,11 @@ while its header or statement ran, or did not answer the ``Edit_at`` back to its
 killed instead of pooled. Memory: after each return the resident size of every idle process is
 measured and the least recently used ones are closed until the total is within the budget.
 
+Tracing (:mod:`provers.tracing.replay`) takes processes with :meth:`WarmPool.resume`: it runs the
+file's sentences itself and gives the process back with the state after each one and, in
+:attr:`Lease.notes`, coqidetop's answers to every call it made for it, so that the same file
+traced again starts at its first changed sentence.
+
 One pool per worker process; it is thread-safe (``nesy prove`` shares one between its threads).
 Use it as a context manager, or call :meth:`WarmPool.close`.
 """
