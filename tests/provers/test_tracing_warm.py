@@ -17,6 +17,7 @@ import signal
 import pytest
 
 from provers.coq.pool import WarmPool
+from provers.coq.sentences import split_sentences
 from provers.tracing.config import TraceConfig, TraceInputError, stdlib
 from provers.tracing.driver import run_trace, trace_path
 from provers.tracing.records import trace_to_json
@@ -89,6 +90,24 @@ def test_a_file_fixed_after_an_error_starts_at_its_last_good_sentence():
     assert same(t_fixed) == same(FileReplayer(LIB, rel, source=fixed).run())
 
 
+def test_an_edit_inside_a_proof_goes_back_into_the_proof():
+    rel = FILES[1]
+    text = source(rel)
+    cold = FileReplayer(LIB, rel).run()
+    th = cold.theorems[len(cold.theorems) // 2]
+    start = sum(len(ln) + 1 for ln in text.split("\n")[: th.start[0] - 1]) + th.start[1] - 1
+    at = text.index(th.tactics[-1].tactic, start)  # before the proof's last tactic
+    new = text[:at] + "idtac. " + text[at:]
+    with WarmPool() as pool:
+        FileReplayer(LIB, rel, pool=pool).run()
+        r = FileReplayer(LIB, rel, pool=pool, source=new)
+        warm = r.run()
+    assert warm.error is None and r.start == "prefix"
+    assert r.reused_sentences == len(split_sentences(text[:at]))  # every sentence before the insertion
+    assert same(warm) == same(FileReplayer(LIB, rel, source=new).run())
+    assert ["idtac." in [t.tactic for t in x.tactics] for x in warm.theorems].count(True) == 1
+
+
 def test_a_process_that_timed_out_is_not_pooled():
     rel = FILES[0]
     hang = source(rel) + "\nGoal True.\nProof.\n  repeat (assert True by exact I).\nQed.\n"
@@ -138,3 +157,11 @@ def test_a_tiny_budget_evicts_during_tracing(tmp_path):
 def test_a_negative_budget_is_an_input_error(tmp_path):
     with pytest.raises(TraceInputError):
         TraceConfig(library=LIB, out=tmp_path, warm_budget_mib=-1)
+
+
+def test_nesy_trace_refuses_a_negative_warm_budget(tmp_path, capsys):
+    from nesy.cli import main
+
+    assert main(["trace", "--warm-budget", "-1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--warm-budget must be at least 0 MiB" in err and "Traceback" not in err
