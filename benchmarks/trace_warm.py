@@ -12,6 +12,9 @@ For each file, in one run, alternating so machine noise hits both alike:
    prefix answered from the record, the rest run).
 
 Every warm trace is checked equal to its cold trace (the JSON without seconds and peak memory).
+Also printed, from the cold traces: the time to spawn coqidetop and ``Init`` it, and the time of
+the file's leading ``Require``/``Import`` sentences: what a process shared *between* files could
+save at most, which the pool cannot do (each file is replayed under its own ``-topfile``).
 Printed: total wall time per column and the median / max per-file *start time*, the time from the
 start of a file's trace until it reaches the first sentence the warm trace had to run (for 1: the
 first sentence; for 2: the end of the file; for 3: the inserted lemma), cold and warm.
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import time
 
@@ -40,6 +44,21 @@ FILES = [
 ]
 INSERTED = ("\nLemma nesy_inserted (n : nat) : n + 0 = n.\n"
             "Proof. induction n as [|n IHn]; simpl; [reflexivity | rewrite IHn; reflexivity]. Qed.\n")
+
+
+_LOADING = re.compile(r"\s*(?:\(\*.*?\*\)\s*)*(?:From\s+\S+\s+)?(?:Require|Import|Export)\b", re.DOTALL)
+
+
+def leading_loads(r: FileReplayer, text: str, wall: float) -> float:
+    """Seconds the cold trace ``r`` spent in the file's leading Require/Import sentences."""
+    from provers.coq.sentences import split_sentences
+
+    k = 0
+    for s in split_sentences(text):
+        if not _LOADING.match(s.text):
+            break
+        k += 1
+    return reach(r, wall, k) - reach(r, wall, 0)
 
 
 def comparable(trace) -> str:
@@ -79,10 +98,13 @@ def main() -> None:
             ("first cold", "first warm", "again cold", "again warm", "edited cold", "edited warm")}
     same = 0
     rows = []
+    init, loads = [], []
     with WarmPool(args.budget) as pool:
         for rel in args.files:
             text = (lib.root / rel).read_text(encoding="utf-8")
             cold, t_cold, r_cold = timed(lib, rel)
+            init.append(reach(r_cold, t_cold, 0))
+            loads.append(leading_loads(r_cold, text, t_cold))
             first, t_first, r_first = timed(lib, rel, pool)
             again, t_again, r_again = timed(lib, rel, pool)
             changed = edit(text, cold)
@@ -116,7 +138,11 @@ def main() -> None:
         cs, ws = cols[c]["start"], cols[w]["start"]
         print(f"| {name} | {cw:.1f} | {ww:.1f} | {cw / ww:.1f}x | {1000 * statistics.median(cs):.1f} ({1000 * max(cs):.0f}) "
               f"| {1000 * statistics.median(ws):.1f} ({1000 * max(ws):.0f}) |")
-    print(f"\n{len(args.files)} files; warm traces equal to cold ones: {same}/{len(args.files)}; pool: {stats}")
+    print(f"\ncold traces: spawn + Init median {1000 * statistics.median(init):.0f} ms (sum {sum(init):.1f} s); "
+          f"leading Require/Import sentences median {1000 * statistics.median(loads):.0f} ms, max "
+          f"{1000 * max(loads):.0f} ms (sum {sum(loads):.1f} s): at most what sharing processes between files "
+          f"could save (not possible: each file has its own -topfile)")
+    print(f"{len(args.files)} files; warm traces equal to cold ones: {same}/{len(args.files)}; pool: {stats}")
 
 
 if __name__ == "__main__":
