@@ -361,11 +361,10 @@ class FileReplayer:
             ans = call(xmlproto.call_add(s.text, sid), self.sentence_timeout_s)
             if not ans.good:
                 raise fail(_clean(ans.error))
-            new_sid = xmlproto.parse_add(ans.payload)
+            sid = xmlproto.parse_add(ans.payload)
             ans = call(xmlproto.call_goal(), self.sentence_timeout_s)
             if not ans.good:
                 raise fail(_clean(ans.error))
-            sid = new_sid
             channel.added(sid)
             goals = xmlproto.parse_goals(ans.payload)
             self._done = i + 1
