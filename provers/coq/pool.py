@@ -34,6 +34,11 @@ while its header or statement ran, or did not answer the ``Edit_at`` back to its
 killed instead of pooled. Memory: after each return the resident size of every idle process is
 measured and the least recently used ones are closed until the total is within the budget.
 
+Tracing (:mod:`provers.tracing.replay`) takes processes with :meth:`WarmPool.resume`: it runs the
+file's sentences itself and gives the process back with the state after each one and, in
+:attr:`Lease.notes`, coqidetop's answers to every call it made for it, so that the same file
+traced again starts at its first changed sentence.
+
 One pool per worker process; it is thread-safe (``nesy prove`` shares one between its threads).
 Use it as a context manager, or call :meth:`WarmPool.close`.
 """
@@ -67,6 +72,10 @@ class Lease:
     header: str  # the header text whose sentences are loaded (a prefix of it after a failure)
     ends: list[int]  # end offset in ``header`` of each loaded sentence
     sids: list[int]  # Coq state ids: sids[0] after Init, sids[i] after sentence i
+    # What the user of the process recorded about each loaded sentence, aligned with ``ends``
+    # (None: nothing; the header loader records nothing). Tracing keeps coqidetop's answers for
+    # each sentence there, so that a later trace of the same text needs no replay of it.
+    notes: list = field(default_factory=list)
     how: str = "fresh"  # fresh | warm (same header) | prefix (shared leading sentences)
     reused_sentences: int = 0
     broken: bool = False
@@ -156,6 +165,52 @@ class WarmPool:
         for old in evict:
             old.proc.close()
 
+    def resume(self, text: str, config: EnvConfig, name: str = "file") -> Lease:
+        """A process to run the sentences of ``text`` in, for a caller that adds them itself.
+
+        An idle process (same command line) whose first recorded sentences (those with a note)
+        begin ``text`` is moved back with one ``Edit_at`` to the state after the last of them:
+        :attr:`Lease.reused_sentences` of ``text`` are loaded there, with their notes. Any idle
+        process of that command line will do (even one sharing no sentence: its ``Init`` state
+        is kept); otherwise a fresh process, with nothing loaded, is started. The caller runs the
+        rest, appends each sentence's end offset in ``text``, state id and note to
+        ``ends``/``sids``/``notes``, sets ``header`` to ``text[:ends[-1]]``, and gives the
+        process back with :meth:`release` (``broken`` set if it misbehaved). Tracing
+        (:mod:`provers.tracing.replay`) uses this. Raises :class:`EnvInitError` when no process
+        starts.
+        """
+        key = _key(config)
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise EnvInitError("the warm pool is closed")
+                lease, keep = self._take(key, text, minimum=0, recorded=True)
+            if lease is None:
+                return self._fresh(key, "", config, name)
+            if not lease.proc.alive():
+                self._discard(lease)
+                continue
+            exact = keep == len(lease.ends) and _nothing_after(text, lease.ends[-1] if lease.ends else 0)
+            if keep < len(lease.ends):
+                try:
+                    ans = lease.proc.call(xmlproto.call_edit_at(lease.sids[keep]), config.start_timeout_s)
+                    ok = ans.good and _is_new_tip(ans)
+                except (ProcessDied, ProcessHung, CallTimedOut, xmlproto.ProtocolError, OSError):
+                    ok = False
+                if not ok:
+                    self._discard(lease)
+                    continue
+                _truncate(lease, keep)
+            with self._lock:
+                if exact:
+                    self.stats.warm += 1
+                else:
+                    self.stats.prefix += 1
+            lease.how = "warm" if exact else "prefix"
+            lease.reused_sentences = keep
+            lease.broken = False
+            return lease
+
     def idle(self) -> list[tuple[str, int]]:
         """(header, resident bytes) of each idle process, least recently used first."""
         with self._lock:
@@ -181,15 +236,23 @@ class WarmPool:
 
     # ------------------------------------------------------------------ internals
 
-    def _take(self, key: tuple, header: str) -> tuple[Lease | None, int]:
-        """Under the lock: remove and return the best idle process and how many sentences it keeps."""
+    def _take(self, key: tuple, header: str, minimum: int | None = None,
+              recorded: bool = False) -> tuple[Lease | None, int]:
+        """Under the lock: remove and return the best idle process and how many sentences it keeps.
+
+        ``minimum``: the fewest shared sentences worth reusing (default ``min_shared``);
+        ``recorded``: count only the leading sentences with a note (see :meth:`resume`).
+        """
+        minimum = self.min_shared if minimum is None else minimum
         best: Lease | None = None
         best_keep, best_exact = 0, False
         for lease in self._idle:
             if lease.key != key:
                 continue
             keep = _shared_sentences(lease.header, lease.ends, header)
-            if keep < self.min_shared and lease.ends:  # a process with nothing loaded suits any header
+            if recorded:
+                keep = min(keep, _recorded(lease))
+            if keep < minimum and lease.ends:  # a process with nothing loaded suits any header
                 continue
             exact = keep == len(lease.ends) and lease.header == header
             score = (exact, keep, lease.last_used)
@@ -255,9 +318,7 @@ class WarmPool:
                 with self._lock:
                     self.stats.discarded += 1
                 return self._fresh(lease.key, header, config, name)
-            del lease.ends[keep:]
-            del lease.sids[keep + 1 :]
-            lease.header = lease.header[: lease.ends[-1]] if lease.ends else ""
+            _truncate(lease, keep)
         try:
             return self._load(lease, keep, header, config, name)
         except (ProcessDied, ProcessHung, CallTimedOut) as exc:
@@ -302,11 +363,13 @@ class WarmPool:
                 self.stats.header_failures += 1
             lease.ends.extend(new_ends)
             lease.sids.extend(new_sids)
+            lease.notes.extend([None] * len(new_ends))
             lease.header = header[: lease.ends[-1]] if lease.ends else ""
             self._back_to_good_prefix(lease, config)
             raise EnvInitError(str(exc)) from None
         lease.ends.extend(new_ends)
         lease.sids.extend(new_sids)
+        lease.notes.extend([None] * len(new_ends))
         lease.header = header
         return lease
 
@@ -365,6 +428,30 @@ class _HeaderFailed(Exception):
 def _key(config: EnvConfig) -> tuple:
     """Processes are shared only between theorems started with the same command line and directory."""
     return (tuple(config.extra_args), str(config.workdir) if config.workdir else None)
+
+
+def _truncate(lease: Lease, keep: int) -> None:
+    """Forget the loaded sentences after the first ``keep`` (Coq dropped their states)."""
+    del lease.ends[keep:]
+    del lease.sids[keep + 1 :]
+    del lease.notes[keep:]
+    lease.header = lease.header[: lease.ends[-1]] if lease.ends else ""
+
+
+def _nothing_after(text: str, offset: int) -> bool:
+    """``text`` has no sentence after ``offset`` (only white space and comments)."""
+    try:
+        return not split_sentences(text[offset:])
+    except SentenceError:
+        return False
+
+
+def _recorded(lease: Lease) -> int:
+    """How many leading loaded sentences have a note."""
+    for i, note in enumerate(lease.notes):
+        if note is None:
+            return i
+    return min(len(lease.notes), len(lease.ends))
 
 
 def _is_new_tip(answer: xmlproto.Answer) -> bool:

@@ -176,6 +176,12 @@ class TraceConfig:
     url: str = ""
     commit: str = ""
     coqc_timeout_s: float = 600.0
+    # Warm starts (provers.coq.pool, provers.tracing.replay): on one worker, files are replayed on
+    # a pool of processes that keep every traced sentence's state and coqidetop's answers; a text
+    # whose leading sentences a pooled process already ran starts there. Processes are keyed by
+    # their command line, which names the file: only the same file traced again reuses one.
+    warm: bool = True
+    warm_budget_mib: float = 2048.0
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -184,6 +190,8 @@ class TraceConfig:
             raise TraceInputError("the sentence timeout must be positive")
         if self.limit is not None and self.limit < 1:
             raise TraceInputError("limit must be at least 1")
+        if self.warm_budget_mib < 0:
+            raise TraceInputError("the warm pool's memory budget must be at least 0 MiB")
 
     def cache_key(self, rel_path: str, source: bytes, coq_version: str) -> str:
         """A stable id of one file's trace: its bytes, its replay options, the tracer and Coq."""

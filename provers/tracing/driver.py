@@ -16,6 +16,15 @@ interrupted run leaves nothing a later run would trust.
 
 One worker runs files in this process; more run one Ray task per file (``address`` joins a
 running cluster, else a local one is started with that many CPUs). Both call the same function.
+
+Warm starts: on one worker, files are replayed on a :class:`provers.coq.pool.WarmPool` (the
+caller's ``pool``, else one for the run when ``config.warm``), which keeps each traced file's
+process with the state and coqidetop's answers after every sentence; a file traced again by the
+same pool (edited further down, or retried) starts at its first changed sentence
+(:mod:`provers.tracing.replay`). Two different files never share a process (each is replayed
+under its own name, ``-topfile``), so inside one run, where each file is traced once, the pool
+reuses nothing; it pays for callers that trace the same files again (``benchmarks/trace_warm.py``).
+Ray tasks always start a fresh process.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from pathlib import Path
 
 from nesyrun.extras import require
 from nesyrun.pool import map_unordered
+from provers.coq.pool import WarmPool
 from provers.coq.process import coq_tool
 from provers.errors import MissingDependencyError
 from provers.tracing.assemble import AssemblyStats
@@ -91,12 +101,13 @@ def load_cached(out: Path, rel: str, key: str) -> FileTrace | None:
     return t if t.key == key and t.path == rel else None
 
 
-def trace_one(config: TraceConfig, rel: str, key: str) -> dict:
-    """Replay one file, store its trace atomically, return a small outcome dict (Ray-friendly)."""
+def trace_one(config: TraceConfig, rel: str, key: str, pool: WarmPool | None = None) -> dict:
+    """Replay one file (on ``pool``'s processes when given), store its trace atomically, return a
+    small outcome dict (Ray-friendly)."""
     from provers.tracing.replay import replay_file
     from nesyrun.files import atomic_write_text
 
-    trace = replay_file(config.library, rel, key, config.sentence_timeout_s)
+    trace = replay_file(config.library, rel, key, config.sentence_timeout_s, pool=pool)
     atomic_write_text(trace_path(config.out, rel), json.dumps(trace_to_json(trace), ensure_ascii=False))
     return _outcome(trace, cached=False)
 
@@ -136,13 +147,28 @@ def run_trace(
     on_start: Callable[[int, int], None] | None = None,
     on_file: Callable[[FileOutcome], None] | None = None,
     on_compile: Callable[[str, str | None], None] | None = None,
+    pool: WarmPool | None = None,
 ) -> TraceResult:
     """Trace the library of ``config`` into ``config.out`` (see the module documentation).
 
     ``on_start(total, cached)`` is called once the work is known, ``on_file`` after each file
     (cached ones included), ``on_compile`` after each file coqc compiled (user libraries).
+    ``pool``: warm processes to replay on (one worker only; the caller closes it); without it,
+    and with ``config.warm``, one is made for this run and closed at its end.
     Raises TraceInputError for bad input (missing/empty directory, nothing traced at all).
     """
+    serial = config.workers == 1 and config.address is None
+    own = pool is None and serial and config.warm
+    if own:
+        pool = WarmPool(config.warm_budget_mib)
+    try:
+        return _run_trace(config, on_start, on_file, on_compile, pool if serial else None)
+    finally:
+        if own:
+            pool.close()
+
+
+def _run_trace(config: TraceConfig, on_start, on_file, on_compile, pool: WarmPool | None) -> TraceResult:
     t0 = time.monotonic()
     lib = config.library
     rels = select_files(config)
@@ -183,7 +209,7 @@ def run_trace(
     # largest files first: the long ones start early and the tail of the run stays short
     todo.sort(key=lambda rk: -(lib.root / rk[0]).stat().st_size)
     peak = 0
-    for outcome in _execute(config, todo):
+    for outcome in _execute(config, todo, pool):
         peak = max(peak, outcome.pop("peak_rss", 0))
         rel = outcome["path"]
         key = dict(todo)[rel]
@@ -247,9 +273,13 @@ def _failed_trace(config: TraceConfig, rel: str, key: str, message: str) -> File
                      theorems=(), error=FileError(message), stats=FileStats())
 
 
-def _execute(config: TraceConfig, todo: list[tuple[str, str]]):
-    """Yield one outcome dict per file, in this process or from Ray tasks as they finish
-    (:func:`nesyrun.pool.map_unordered`)."""
+def _execute(config: TraceConfig, todo: list[tuple[str, str]], pool: WarmPool | None = None):
+    """Yield one outcome dict per file, in this process (on ``pool`` when given) or from Ray
+    tasks as they finish (:func:`nesyrun.pool.map_unordered`)."""
+    if pool is not None:
+        for rel, key in todo:
+            yield trace_one(config, rel, key, pool)
+        return
     if config.workers > 1 or config.address is not None:
         require("ray", "dist", error=MissingDependencyError, what="tracing on several workers")
     for (rel, _), outcome in map_unordered(_trace_item, todo, args=(config,), workers=config.workers, address=config.address):

@@ -20,6 +20,21 @@ direct ones, which makes no difference to accessibility.
 
 The first sentence that fails (parse error, Coq error, time limit, crash) stops the file; the
 result carries a :class:`FileError` naming the sentence, and what was traced before it.
+
+Warm starts (``pool=``, a :class:`provers.coq.pool.WarmPool`). Every call the tracer makes for a
+sentence (``Add``, ``Goal``, the ``Locate``/``Print Module`` queries) goes through a
+:class:`_Channel` that records it with coqidetop's answer, per sentence, on the pool's lease of the
+process, next to the Coq state after the sentence. The process goes back to the pool when the
+file is done (at its last good sentence after a Coq error; killed after a time-out, a crash or an
+unreadable answer). Tracing a text whose first sentences such a process already ran (the same
+file again, after an edit further down, or on a retry) takes that process back with one
+``Edit_at`` to the state after the last shared sentence, and the tracer's own logic runs over the
+recorded answers for those sentences instead of asking Coq again: the calls it makes are the
+same calls (same sentences, same state ids, same queries, in the same order), so the trace is
+the one a fresh process gives, and a call that differs from the record (which would be a bug) is
+caught and the file is traced again on a fresh process. Processes are keyed by their command
+line, which names the file (``-topfile``), so two different files never share one: Coq fixes a
+document's module name when the process starts.
 """
 
 from __future__ import annotations
@@ -30,9 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provers.coq import xmlproto
+from provers.coq.pool import Lease, WarmPool
 from provers.coq.process import CallTimedOut, CoqProcess, ProcessDied, ProcessHung
 from provers.coq.sentences import SELECTOR, SentenceError, split_sentences
-from provers.protocol import Goal
+from provers.errors import EnvInitError
+from provers.protocol import EnvConfig, Goal
 from provers.tracing.config import Library
 from provers.tracing.locate import TERM_KINDS, LocateCache
 from provers.tracing.records import (
@@ -54,6 +71,78 @@ class _Stop(Exception):
     def __init__(self, error: FileError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+class _Diverged(Exception):
+    """The tracer asked for something other than what was recorded for a reused sentence."""
+
+
+class _Channel:
+    """The tracer's calls to one coqidetop process, sentence by sentence.
+
+    Without a lease every call goes to the process. With a pool's lease, the first
+    ``lease.reused_sentences`` sentences are answered from ``lease.notes`` (what the process
+    answered when it ran them: ``[(call, answer), ...]`` per sentence), and every later sentence
+    that runs to its end is appended to the lease (end offset, state id, its calls and answers).
+    """
+
+    def __init__(self, proc: CoqProcess, text: str, sentences, lease: Lease | None = None) -> None:
+        self.proc = proc
+        self.text = text
+        self.sentences = sentences
+        self.lease = lease
+        self.reused = lease.reused_sentences if lease is not None else 0
+        self.broken = False  # the process timed out, died or answered something unreadable
+        self._index: int | None = None
+        self._sid: int | None = None
+        self._replay: list | None = None  # recorded calls still to answer for this sentence
+        self._record: list | None = None  # calls made live for this sentence
+
+    def sentence(self, index: int | None) -> None:
+        """The calls that follow are made for sentence ``index`` (None: after the last one)."""
+        self._commit()
+        self._index = index
+        self._sid = None
+        self._replay = self._record = None
+        if index is None or self.lease is None:
+            return
+        if index < self.reused:
+            self._replay = list(self.lease.notes[index])
+        else:
+            self._record = []
+
+    def added(self, sid: int) -> None:
+        """The current sentence's ``Add`` gave state ``sid`` (and it is good so far)."""
+        self._sid = sid
+
+    def call(self, xml: str, timeout: float) -> xmlproto.Answer:
+        if self._replay is not None:
+            if not self._replay or self._replay[0][0] != xml:
+                raise _Diverged(f"sentence #{self._index}: {xml[:200]}")
+            return self._replay.pop(0)[1]
+        try:
+            ans = self.proc.call(xml, timeout)
+        except (CallTimedOut, ProcessDied, ProcessHung, xmlproto.ProtocolError):
+            self.broken = True
+            raise
+        if self._record is not None:
+            self._record.append((xml, ans))
+        return ans
+
+    def _commit(self) -> None:
+        """The current sentence ran to its end: check its replay or keep its record."""
+        i, lease = self._index, self.lease
+        if i is None or lease is None or self._sid is None:
+            return
+        if self._replay is not None:
+            if self._replay or lease.sids[i + 1] != self._sid:
+                raise _Diverged(f"sentence #{i}: the record has other calls or another state")
+            return
+        s = self.sentences[i]
+        lease.ends.append(s.start + len(s.text))
+        lease.sids.append(self._sid)
+        lease.notes.append(self._record)
+        lease.header = self.text[: lease.ends[-1]]
 
 
 def render_state(goals: xmlproto.Goals) -> str:
@@ -103,18 +192,38 @@ class _Lines:
 
 
 class FileReplayer:
-    """Replays one file of a :class:`Library` (one coqidetop process, closed at the end)."""
+    """Replays one file of a :class:`Library` (one coqidetop process, closed at the end, or
+    taken from and given back to ``pool``: see the module documentation).
+
+    ``source`` is the text to trace instead of the file's bytes on disk (an edited version of
+    the file, traced under the file's name and options).
+    """
 
     def __init__(self, library: Library, rel_path: str, key: str = "", sentence_timeout_s: float = 300.0,
-                 start_timeout_s: float = 120.0) -> None:
+                 start_timeout_s: float = 120.0, *, pool: WarmPool | None = None,
+                 source: str | None = None) -> None:
         self.library = library
         self.rel_path = rel_path
         self.key = key
         self.sentence_timeout_s = sentence_timeout_s
         self.start_timeout_s = start_timeout_s
         self.module = library.module_name(rel_path)
+        self.pool = pool
+        self.source = source
+        self.start = ""  # how the process was had: cold | the pool's fresh | warm | prefix
+        self.reused_sentences = 0  # sentences answered from a pooled process's record
+        self.start_seconds = 0.0  # from the start of run() to the first sentence run live
+        self.sentence_clock: list[float] = []  # seconds from the start of run() to each sentence's start
 
     def run(self) -> FileTrace:
+        if self.pool is None:
+            return self._run(None)
+        try:
+            return self._run(self.pool)
+        except _Diverged:
+            return self._run(None)  # a bug in the record's use; a fresh process is always right
+
+    def _run(self, pool: WarmPool | None) -> FileTrace:
         t0 = time.monotonic()
         self._premises: list[FilePremise] = []
         self._known: set[str] = set()
@@ -124,8 +233,13 @@ class FileReplayer:
         self._total = 0
         self._peak = 0
         self._cache: LocateCache | None = None
+        self._t0 = t0
+        self.start, self.reused_sentences, self.start_seconds = "cold", 0, 0.0
+        self.sentence_clock = []
         error: FileError | None = None
         proc: CoqProcess | None = None
+        lease: Lease | None = None
+        channel: _Channel | None = None
         try:
             text = self._read()
             try:
@@ -133,17 +247,36 @@ class FileReplayer:
             except SentenceError as exc:
                 raise _Stop(FileError(f"cannot cut the file into sentences: {exc}")) from exc
             self._total = len(sentences)
-            try:
-                proc = CoqProcess(self.library.args_for(self.rel_path))
-            except OSError as exc:
-                raise _Stop(FileError(f"cannot start coqidetop: {exc}")) from exc
-            self._replay(proc, text, sentences)
+            args = self.library.args_for(self.rel_path)
+            if pool is not None:
+                config = EnvConfig(start_timeout_s=self.start_timeout_s, extra_args=args)
+                try:
+                    lease = pool.resume(text, config, self.rel_path)
+                except EnvInitError as exc:
+                    raise _Stop(FileError(str(exc))) from exc
+                proc = lease.proc
+                self.start, self.reused_sentences = lease.how, lease.reused_sentences
+            else:
+                try:
+                    proc = CoqProcess(args)
+                except OSError as exc:
+                    raise _Stop(FileError(f"cannot start coqidetop: {exc}")) from exc
+            channel = _Channel(proc, text, sentences, lease)
+            self._replay(channel, text, sentences)
         except _Stop as stop:
             error = stop.error
+        except BaseException:
+            if lease is not None:
+                lease.broken = True
+            raise
         finally:
             if proc is not None:
                 self._peak = max(self._peak, proc.rss_bytes())
-                proc.close()
+                if lease is None:
+                    proc.close()
+                else:
+                    lease.broken = lease.broken or (channel is not None and channel.broken)
+                    pool.release(lease)  # at its last good sentence, or killed
         cache = self._cache
         return FileTrace(
             path=self.rel_path,
@@ -166,6 +299,8 @@ class FileReplayer:
     # ------------------------------------------------------------------ internals
 
     def _read(self) -> str:
+        if self.source is not None:
+            return self.source
         path = self.library.root / self.rel_path
         try:
             return Path(path).read_text(encoding="utf-8")
@@ -174,7 +309,8 @@ class FileReplayer:
         except UnicodeDecodeError as exc:
             raise _Stop(FileError(f"not UTF-8 text ({exc.reason} at byte {exc.start})")) from exc
 
-    def _replay(self, proc: CoqProcess, text: str, sentences) -> None:
+    def _replay(self, channel: _Channel, text: str, sentences) -> None:
+        proc = channel.proc
         lines = _Lines(text)
         current = {"index": None, "sentence": "", "offset": 0}
 
@@ -185,7 +321,7 @@ class FileReplayer:
 
         def call(xml: str, timeout: float) -> xmlproto.Answer:
             try:
-                return proc.call(xml, timeout)
+                return channel.call(xml, timeout)
             except CallTimedOut as exc:
                 raise fail(f"timed out after {timeout:g}s") from exc
             except (ProcessDied, ProcessHung) as exc:
@@ -193,10 +329,13 @@ class FileReplayer:
             except xmlproto.ProtocolError as exc:
                 raise fail(f"unreadable answer from coqidetop: {exc}") from exc
 
-        ans = call(xmlproto.call_init(), self.start_timeout_s)
-        if not ans.good:
-            raise fail(f"coqidetop Init failed: {ans.error}")
-        sid = xmlproto.state_id_of(ans.payload)
+        if channel.lease is not None:
+            sid = channel.lease.sids[0]  # the pool ran Init
+        else:
+            ans = call(xmlproto.call_init(), self.start_timeout_s)
+            if not ans.good:
+                raise fail(f"coqidetop Init failed: {ans.error}")
+            sid = xmlproto.state_id_of(ans.payload)
 
         def query(q: str) -> str:
             a = call(xmlproto.call_query(q, sid), self.sentence_timeout_s)
@@ -215,6 +354,10 @@ class FileReplayer:
         proof: _OpenProof | None = None
         for i, s in enumerate(sentences):
             current.update(index=i, sentence=s.text, offset=s.start)
+            channel.sentence(i)
+            self.sentence_clock.append(time.monotonic() - self._t0)
+            if i == channel.reused:
+                self.start_seconds = round(self.sentence_clock[-1], 4)
             ans = call(xmlproto.call_add(s.text, sid), self.sentence_timeout_s)
             if not ans.good:
                 raise fail(_clean(ans.error))
@@ -222,6 +365,7 @@ class FileReplayer:
             ans = call(xmlproto.call_goal(), self.sentence_timeout_s)
             if not ans.good:
                 raise fail(_clean(ans.error))
+            channel.added(sid)
             goals = xmlproto.parse_goals(ans.payload)
             self._done = i + 1
             end = s.start + len(s.text)
@@ -294,6 +438,9 @@ class FileReplayer:
                     proof.tactics.append(TacticRecord(s.text, proof.state, after, tuple(used)))
                 proof.state = after
                 proof.hyps = after_hyps
+        channel.sentence(None)
+        if channel.reused >= len(sentences):  # every sentence came from the record
+            self.start_seconds = round(time.monotonic() - self._t0, 4)
         if proof is not None:
             raise fail("the file ends inside a proof")
         current.update(index=None, sentence="")
@@ -411,6 +558,8 @@ def _clean(message: str) -> str:
     return text if len(text) <= 2000 else text[:1000] + " [...] " + text[-900:]
 
 
-def replay_file(library: Library, rel_path: str, key: str = "", sentence_timeout_s: float = 300.0) -> FileTrace:
-    """Replay ``rel_path`` of ``library``; never raises for a bad file (see :class:`FileTrace`)."""
-    return FileReplayer(library, rel_path, key, sentence_timeout_s).run()
+def replay_file(library: Library, rel_path: str, key: str = "", sentence_timeout_s: float = 300.0,
+                pool: WarmPool | None = None) -> FileTrace:
+    """Replay ``rel_path`` of ``library`` (on ``pool``'s processes when given); never raises for a
+    bad file (see :class:`FileTrace`)."""
+    return FileReplayer(library, rel_path, key, sentence_timeout_s, pool=pool).run()
