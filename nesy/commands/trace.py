@@ -45,10 +45,10 @@ def register(commands) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random and novel_premises splits")
     p.add_argument("--val-fraction", type=float, default=0.05)
     p.add_argument("--test-fraction", type=float, default=0.05)
-    p.add_argument("--no-warm", action="store_true",
-                   help="a fresh coqidetop per file instead of a warm pool that keeps each traced file's states "
-                        "(a file traced again by the pool starts at its first changed sentence; files of one run "
-                        "never share a process, and Ray workers, --workers > 1, never use the pool)")
+    p.add_argument("--warm", action="store_true",
+                   help="replay files on a warm pool that keeps each traced file's states (a file traced again by "
+                        "the pool starts at its first changed sentence; the files of one run never share a process, "
+                        "so one run gains nothing; Ray workers, --workers > 1, never use the pool)")
     p.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB",
                    help="resident memory of the idle warm processes together")
     p.add_argument("--url", default="", help="source repository URL recorded with each theorem")
@@ -86,7 +86,7 @@ def _run_trace(args: argparse.Namespace) -> int:
             sentence_timeout_s=args.sentence_timeout, retry_failed=args.retry_failed, limit=args.limit,
             only=tuple(args.only), with_deps=args.with_deps, seed=args.seed, val_fraction=args.val_fraction,
             test_fraction=args.test_fraction, url=args.url, commit=args.commit,
-            warm=not args.no_warm, warm_budget_mib=args.warm_budget,
+            warm=args.warm, warm_budget_mib=args.warm_budget,
         )
         from retrieval.splits import SplitConfig
 

@@ -179,8 +179,10 @@ class TraceConfig:
     # Warm starts (provers.coq.pool, provers.tracing.replay): on one worker, files are replayed on
     # a pool of processes that keep every traced sentence's state and coqidetop's answers; a text
     # whose leading sentences a pooled process already ran starts there. Processes are keyed by
-    # their command line, which names the file: only the same file traced again reuses one.
-    warm: bool = True
+    # their command line, which names the file: only the same file traced again reuses one, so
+    # one run of `nesy trace` gains nothing and the default is off (a caller that traces edited
+    # files again passes its own pool, or turns this on).
+    warm: bool = False
     warm_budget_mib: float = 2048.0
 
     def __post_init__(self) -> None:
