@@ -61,3 +61,19 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
         for chunk in iter(lambda: handle.read(chunk_size), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def writable_dir(path: str | Path, what: str = "--out") -> str | None:
+    """Make ``path`` (a directory; ``what`` names it in messages) if needed and probe that a file
+    can be written in it; return None, or why not (each caller raises its own error class)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        return f"{what} {path} exists and is not a directory"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".nesy-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return f"cannot create or write {what} {path}: {exc.strerror or exc}"
+    return None

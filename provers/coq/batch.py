@@ -27,18 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from provers.coq.check import (
-    _CHECK_LIBRARY,
     _TIME_LINE,
-    AssumptionReportError,
     CheckConfig,
     _coq,
     _coqc,
     _coqchk,
     _lib,
+    _print_assumptions,
     _system_command,
     _tail,
     _why,
-    parse_assumptions,
 )
 from provers.coq.process import private_tempdir
 from provers.coq.sentences import SentenceError, check_tactic, split_sentences
@@ -129,7 +127,7 @@ def check_batch(pieces: list[str | BatchItem], config: CheckConfig, *, max_round
         if not alive:
             return report
         t0 = time.monotonic()
-        blocks = _assumptions(d, alive, config)
+        blocks = _print_assumptions(d, [it.qualified for it in alive], config)
         report.stages["assumptions"] = time.monotonic() - t0
         if isinstance(blocks, str):
             for it in alive:
@@ -223,21 +221,6 @@ def _boundaries(text: str, spans: dict[str, tuple[int, int]], coqc_time_output: 
                 bad[name] = f"Coq reads the item as other sentences than nesy split: {s.text[:80]!r}"
                 break
     return bad
-
-
-def _assumptions(d: Path, items: list[BatchItem], config: CheckConfig) -> list[tuple[str, ...]] | str:
-    queries = "\n".join(f"Print Assumptions {_CHECK_LIBRARY}.P.{it.qualified}." for it in items)
-    (d / "C.v").write_text(f"Require {_CHECK_LIBRARY}.P.\n{queries}\n", encoding="utf-8")
-    code, out = _coq([_coqc(), "-q", *config.extra_args, *_lib(), "C.v"], d, config)
-    if code != 0:
-        return f"Print Assumptions failed: {_why(code, out, config)}"
-    try:
-        blocks = parse_assumptions(out)
-    except AssumptionReportError as exc:
-        return f"rejected: {exc}"
-    if len(blocks) != len(items):
-        return f"could not read Print Assumptions output: {_tail(out)}"
-    return blocks
 
 
 __all__ = ["BatchItem", "BatchReport", "BatchVerdict", "check_batch"]

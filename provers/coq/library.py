@@ -353,6 +353,19 @@ _PROOF_MODE_DECL = re.compile(
 _MODULE_OPENER = re.compile(r"^(\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?Module\s+(?:(?:Import|Export)\s+)?[A-Za-z_][\w']*)[^.]*?\.$", re.DOTALL)
 
 
+def unconstrained_opener(sentence: str) -> str | None:
+    """``Module M <: T.`` / ``Module M : T.`` -> ``Module M.``; None when the sentence opens no
+    module with a signature constraint (or cannot be read)."""
+    try:
+        body = strip_comments(sentence)
+    except SentenceError:
+        return None
+    m = _MODULE_OPENER.match(body)
+    if m is None or body == m.group(1) + ".":
+        return None
+    return m.group(1).strip() + "."
+
+
 def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
     """``header`` with the signature constraints (``<: T``, ``: T``) of the modules still open cut
     ("" when there is none to cut).
@@ -365,15 +378,11 @@ def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
     out, at = [], 0
     for i in openers:
         s = src.sentences[i]
-        try:
-            body = strip_comments(s.text)
-        except SentenceError:
-            continue
-        m = _MODULE_OPENER.match(body)
-        if m is None or body == m.group(1) + ".":
+        cut = unconstrained_opener(s.text)
+        if cut is None:
             continue
         out.append(header[at:s.start])
-        out.append(m.group(1).strip() + ".")
+        out.append(cut)
         at = s.start + len(s.text)
     if not out:
         return ""  # nothing to cut: the check compiles the header itself (no second copy kept)

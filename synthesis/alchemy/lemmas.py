@@ -76,7 +76,7 @@ def symbols(text: str, bound: frozenset[str] | set[str] = frozenset()) -> frozen
     return frozenset(out)
 
 
-def _split_top(text: str, sep: str) -> list[str]:
+def split_top(text: str, sep: str) -> list[str]:
     """``text`` cut at every ``sep`` outside brackets (``sep`` a word-like or symbolic token)."""
     parts, depth, start, i = [], 0, 0, 0
     while i < len(text):
@@ -113,13 +113,13 @@ def statement_type(code: str, name: str) -> tuple[str, frozenset[str]] | None:
     if m is None:
         return None
     rest = text[m.end():]
-    parts = _split_top(rest, ":")
+    parts = split_top(rest, ":")
     parts = [p for p in parts]
     # the first top-level colon not part of ':=' or '::' (handled by _split_top's symbolic check)
     if len(parts) < 2:
         return None
     binders, body = parts[0], ":".join(parts[1:])
-    body = _split_top(body, ":=")[0].strip().rstrip(".").strip()
+    body = split_top(body, ":=")[0].strip().rstrip(".").strip()
     bound = set(re.findall(r"[A-Za-z_][\w']*", re.sub(r":[^()\[\]{}]*", " ", binders)))
     return body, frozenset(bound)
 
@@ -130,7 +130,7 @@ def _strip_quantifiers(body: str, bound: set[str]) -> str:
         s = body.strip()
         if not s.startswith("forall ") and not s.startswith("forall("):
             return s
-        pieces = _split_top(s[len("forall"):], ",")
+        pieces = split_top(s[len("forall"):], ",")
         if len(pieces) < 2:
             return s
         head = pieces[0]
@@ -148,7 +148,7 @@ def shape_of(index: int, code: str, name: str) -> LemmaShape | None:
     antecedents = 0
     while True:
         body = _strip_quantifiers(body, bound)
-        arrows = _split_top(body, "->")
+        arrows = split_top(body, "->")
         if len(arrows) == 1:
             break
         antecedents += len(arrows) - 1
@@ -159,7 +159,7 @@ def shape_of(index: int, code: str, name: str) -> LemmaShape | None:
     bound_f = frozenset(bound)
     lhs = rhs = None
     for rel in REWRITE_RELATIONS:
-        sides = _split_top(conclusion, rel)
+        sides = split_top(conclusion, rel)
         if len(sides) == 2 and sides[0].strip() and sides[1].strip():
             lhs, rhs = sides[0].strip(), sides[1].strip()
             break
@@ -172,7 +172,7 @@ def shape_of(index: int, code: str, name: str) -> LemmaShape | None:
 
 
 def _unparen(text: str) -> str:
-    while text.startswith("(") and text.endswith(")") and len(_split_top(text[1:-1], ")")) == 1 and _balanced(text[1:-1]):
+    while text.startswith("(") and text.endswith(")") and len(split_top(text[1:-1], ")")) == 1 and _balanced(text[1:-1]):
         text = text[1:-1].strip()
     return text
 

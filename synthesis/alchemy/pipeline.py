@@ -39,7 +39,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from nesyrun.files import atomic_write_text
+from nesyrun.files import atomic_write_text, writable_dir
 from nesyrun.pool import PoolConfig, ResultLog, Task, run_pool
 from synthesis.alchemy.mutate import MODES, MutationConfig
 from synthesis.errors import (
@@ -267,15 +267,9 @@ class AlchemyWorker:
 
 
 def _prepare_out(config: AlchemyConfig, out: Path, fresh: bool) -> ResultLog:
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".nesy-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"cannot create or write --out {out}: {exc.strerror or exc}") from None
+    why = writable_dir(out)
+    if why:
+        raise OutputError(why)
     cfg_path = out / "config.json"
     if fresh:
         for name in ("results.jsonl", "verified.jsonl", "pairs.jsonl", "summary.json", "summary.md", "config.json"):
@@ -425,8 +419,9 @@ def summary_markdown(s: dict) -> str:
                  + f"); mutated {s['theorems_mutated']}, skipped "
                  + (", ".join(f"{k} {v}" for k, v in sorted(s["theorems_skipped"].items())) or "none") + ".")
     lines.append(f"Premises withheld as novel to the evaluation split: {s['novel_premises_withheld']}.")
-    lines += ["", "| mode | lemmas considered | symbol matches | tried | hits | theorems with a hit | variants | ran in env | verified | "
-              "hits/tried | verified/variants | verified per theorem with a hit |",
+    header = ("| mode | lemmas considered | symbol matches | tried | hits | theorems with a hit | variants | ran in env | verified | "
+              "hits/tried | verified/variants | verified per theorem with a hit |")
+    lines += ["", header,
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m, c in s["per_mode"].items():
         expansion = f"{c['verified'] / c['theorems_with_hits']:.1f}" if c.get("theorems_with_hits") else "-"

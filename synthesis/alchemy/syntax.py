@@ -42,6 +42,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from synthesis.alchemy.lemmas import split_top
+
 _NAME = re.compile(r"[A-Za-z_][\w']*")
 
 
@@ -105,7 +107,7 @@ class CoqSyntax:
         if cut is None:
             raise SyntaxError_("no top-level ':' in the declaration")
         binders, typ = rest[:cut].strip(), rest[cut + 1:].strip()
-        if ":=" in typ and _top_level(typ, ":="):
+        if len(split_top(typ, ":=")) > 1:
             raise SyntaxError_("the declaration has a body (':=')")
         return Declaration(m.group(1), m.group(2), binders, typ)
 
@@ -196,7 +198,7 @@ class CoqSyntax:
         if p == "True":
             return True
         for rel in (" = ", " <-> "):
-            sides = _split_top_level(p, rel)
+            sides = split_top(p, rel)
             if len(sides) == 2 and sides[0].strip() == sides[1].strip():
                 return True
         return False
@@ -245,37 +247,6 @@ def _group_end(text: str, i: int) -> int:
             if depth == 0:
                 return j + 1
     return len(text)
-
-
-def _split_top_level(text: str, sep: str) -> list[str]:
-    parts, depth, start = [], 0, 0
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif depth == 0 and text.startswith(sep, i):
-            parts.append(text[start:i])
-            start = i + len(sep)
-            i = start
-            continue
-        i += 1
-    parts.append(text[start:])
-    return parts
-
-
-def _top_level(text: str, sep: str) -> bool:
-    depth = 0
-    for i, c in enumerate(text):
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif depth == 0 and text.startswith(sep, i):
-            return True
-    return False
 
 
 def _top_level_colon(text: str) -> int | None:

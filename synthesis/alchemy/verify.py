@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from provers.coq.batch import BatchItem, BatchReport, check_batch
 from provers.coq.check import CheckConfig
-from provers.coq.library import _MODULE_OPENER
+from provers.coq.library import unconstrained_opener
 from provers.coq.sentences import SentenceError, strip_comments
 
 
@@ -52,14 +52,9 @@ def batch_pieces(src, placed: list[tuple[object, int, list]], syntax) -> list[st
             edits.append((lt.position, lt.position, (k, BatchItem(v.name, qualified, block, tuple(v.proof)))))
     for i in sorted(openers):
         s = src.sentences[i]
-        try:
-            body = strip_comments(s.text)
-        except SentenceError:
-            continue
-        m = _MODULE_OPENER.match(body)
-        if m is None or body == m.group(1) + ".":
-            continue
-        edits.append((s.start, s.start + len(s.text), m.group(1).strip() + "."))
+        cut = unconstrained_opener(s.text)
+        if cut is not None:
+            edits.append((s.start, s.start + len(s.text), cut))
     edits.sort(key=lambda e: (e[0], 0 if isinstance(e[2], tuple) else 1, e[2][0] if isinstance(e[2], tuple) else 0))
     pieces: list[str | BatchItem] = []
     at = 0

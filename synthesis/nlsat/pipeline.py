@@ -29,9 +29,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nesyrun.extras import require
-from nesyrun.files import atomic_write_text
+from nesyrun.files import atomic_write_text, writable_dir
 from nesyrun.pool import map_unordered
-from synthesis.errors import BucketFailedError, ConfigError, CrossCheckDisagreement, MissingExtraError, OutputError, ResumeMismatchError
+from synthesis.errors import (
+    BucketFailedError,
+    ConfigError,
+    CrossCheckDisagreement,
+    MissingExtraError,
+    OutputError,
+    ResumeMismatchError,
+)
 from synthesis.nlsat.bucket import BucketResult, compute_bucket
 from synthesis.nlsat.card import build_card, card_markdown, dumps
 from synthesis.nlsat.config import Bucket, NLSatConfig, RunOptions, config_hash
@@ -64,15 +71,9 @@ def _write_atomic(path: Path, text: str) -> None:
 def _prepare_out(config: NLSatConfig, vocabulary: Vocabulary, out: Path) -> str:
     digest = config_hash(config, vocabulary.fingerprint())
     cfg_path = out / "config.json"
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} exists and is not a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".nesy-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot create or write --out {out}: {exc.strerror or exc}") from None
+    why = writable_dir(out)
+    if why:
+        raise ConfigError(why)
     if cfg_path.exists():
         try:
             previous = json.loads(cfg_path.read_text(encoding="utf-8"))
