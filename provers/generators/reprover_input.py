@@ -1,0 +1,103 @@
+"""ReProver's model input: the retrieved premises, then the goal state. One definition, shared by
+the ``hf:`` generator (:mod:`provers.generators.hf`, at proving time) and by any trainer of a
+retrieval-augmented tactic model (``nesy train tactics --data TRACED``, issue 12), so that the
+text a model is trained on is the text it reads when proving.
+
+The format is that of ReProver (Yang et al., LeanDojo, 2023; ``format_augmented_state`` and
+``Premise.serialize`` in ``lean-dojo/ReProver``, ``common.py``):
+
+* each premise is its statement as written, with its name marked ``<a>NAME</a>`` where the
+  statement declares it (``Lemma <a>Nat.add_comm</a> : forall n m, ...``); a statement that does
+  not spell the name (``Axioms a b : T``) is prefixed ``<a>NAME</a> : ``;
+* each premise is followed by a blank line (``"\\n\\n"``), and the premises come *before* the
+  state in reverse rank order: the best premise ends right above the state, the last thing a
+  causal reader sees before the state itself;
+* the state is never cut: the premises get the budget left after it (``max_len`` minus the
+  state's length), taken best first; a premise that does not fit is left out whole (never cut
+  mid-statement) and the next, shorter one may still fit, as in ReProver;
+* for training, ``drop`` leaves each premise out with that probability (ReProver's ``p_drop``),
+  so that the model learns not to trust the retriever blindly.
+
+One deliberate difference: ReProver measures lengths in UTF-8 bytes because its model (ByT5)
+reads bytes; here the length is a parameter (``length``, UTF-8 bytes by default), and the
+``hf:`` generator passes its tokenizer's token count, so the budget is the model's own limit.
+ReProver marks a premise's *full* name; here the caller chooses the name (:func:`premise_name_at`:
+the name a tactic at the theorem's place must use, relative to the file for a premise of the
+theorem's own file, because the kernel check compiles the file's prefix under a private library
+name where the file's absolute names do not exist).
+
+Nothing here imports torch or transformers.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Sequence
+
+FORMAT = "reprover-v1"  # written to a trained model's nesy_generator.json ("input")
+MARK_START = "<a>"
+MARK_END = "</a>"
+SEPARATOR = "\n\n"  # after each premise
+
+
+def utf8_length(text: str) -> int:
+    """ReProver's length: UTF-8 bytes (its ByT5 model reads bytes)."""
+    return len(text.encode("utf-8"))
+
+
+def premise_name_at(premise, file: str | None) -> str:
+    """The name a tactic proving a theorem of ``file`` uses for ``premise``: its full name, except
+    for a premise of ``file`` itself, named relative to the file (``premises:`` names them so too)."""
+    from provers.generators.premises import relative_name
+
+    if file is not None and premise.path == file:
+        return relative_name(premise.full_name, premise.path)
+    return premise.full_name
+
+
+def serialize_premise(code: str, full_name: str, name: str | None = None) -> str:
+    """A premise's text: ``code`` with the declared name marked ``<a>name</a>``.
+
+    As ReProver's ``Premise.serialize``: the longest suffix of ``full_name`` (``A.B.c``, ``B.c``,
+    ``c``) found in ``code`` after whitespace is replaced, at its first occurrence, by the marked
+    ``name`` (``full_name`` when None). Without such an occurrence the marked name is prefixed.
+    """
+    marked = f"{MARK_START}{name or full_name}{MARK_END}"
+    fields = full_name.split(".")
+    for i in range(len(fields)):
+        suffix = ".".join(fields[i:])
+        if not suffix:
+            continue
+        pattern = re.compile(r"(?<=\s)" + re.escape(suffix) + r"(?![\w'])")
+        if pattern.search(code):
+            return pattern.sub(lambda _: marked, code, count=1)
+    return f"{marked} : {code}"
+
+
+def format_augmented_state(state: str, premises: Sequence[str], max_len: int | None = None, *,
+                           length: Callable[[str], int] = utf8_length, drop: float = 0.0,
+                           rng: random.Random | None = None) -> str:
+    """The model input: ``premises`` (serialized, best first) prepended to ``state`` (module doc).
+
+    ``max_len`` bounds the whole input as measured by ``length`` (None: no bound); the state is
+    kept whole even when it alone is longer. ``drop`` (0 <= drop < 1) leaves each premise out with
+    that probability, drawn from ``rng`` (required when ``drop`` > 0, so runs are repeatable).
+    """
+    if not 0.0 <= drop < 1.0:
+        raise ValueError(f"drop must be in [0, 1), not {drop}")
+    if drop > 0 and rng is None:
+        raise ValueError("drop > 0 needs an rng (random.Random(seed)), so that the input is repeatable")
+    budget = None if max_len is None else max_len - length(state)
+    used = 0
+    kept: list[str] = []
+    for text in premises:
+        if drop > 0 and rng.random() < drop:  # type: ignore[union-attr]
+            continue
+        piece = text + SEPARATOR
+        size = length(piece)
+        if budget is not None and used + size > budget:
+            continue
+        used += size
+        kept.append(piece)
+    return "".join(reversed(kept)) + state
