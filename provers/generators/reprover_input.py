@@ -60,7 +60,8 @@ def serialize_premise(code: str, full_name: str, name: str | None = None) -> str
     """A premise's text: ``code`` with the declared name marked ``<a>name</a>``.
 
     As ReProver's ``Premise.serialize``: the longest suffix of ``full_name`` (``A.B.c``, ``B.c``,
-    ``c``) found in ``code`` after whitespace is replaced, at its first occurrence, by the marked
+    ``c``) found in ``code`` after whitespace (or at its start: some traced statements begin with
+    the name, ``pow_inj_l : forall ...``) is replaced, at its first occurrence, by the marked
     ``name`` (``full_name`` when None). Without such an occurrence the marked name is prefixed.
     """
     marked = f"{MARK_START}{name or full_name}{MARK_END}"
@@ -69,7 +70,7 @@ def serialize_premise(code: str, full_name: str, name: str | None = None) -> str
         suffix = ".".join(fields[i:])
         if not suffix:
             continue
-        pattern = re.compile(r"(?<=\s)" + re.escape(suffix) + r"(?![\w'])")
+        pattern = re.compile(r"(?<!\S)" + re.escape(suffix) + r"(?![\w'])")  # after whitespace or at the start
         if pattern.search(code):
             return pattern.sub(lambda _: marked, code, count=1)
     return f"{marked} : {code}"

@@ -60,6 +60,8 @@ def test_a_premise_is_its_statement_with_the_declared_name_marked():
     # a longer name that starts with the same letters is not the declared one
     assert serialize_premise("Lemma add_comm_l : True.", "M.add_comm") == "<a>M.add_comm</a> : Lemma add_comm_l : True."
     assert serialize_premise("Axioms a b : nat.", "M.c") == "<a>M.c</a> : Axioms a b : nat."
+    assert serialize_premise("pow_inj_l : forall a b c : nat, a ^ c = b ^ c -> a = b", "Coq.Arith.PeanoNat.Nat.pow_inj_l") == \
+        "<a>Coq.Arith.PeanoNat.Nat.pow_inj_l</a> : forall a b c : nat, a ^ c = b ^ c -> a = b"
 
 
 # ------------------------------------------------------------------------- the hf: generator
