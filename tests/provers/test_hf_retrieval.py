@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -222,3 +224,26 @@ def test_hf_with_premises_in_a_mix_is_told_the_theorem(tiny_gpt2, tiny_dataset):
     assert "later_lemma" in hf.model_input(GOAL)
     gen.begin(_target_problem())
     assert "later_lemma" not in hf.model_input(GOAL)
+
+
+SLICE = Path("~/.cache/nesy/traced/coq-stdlib-arith-lists").expanduser()
+
+
+@pytest.mark.skipif(not (SLICE / "corpus.jsonl").is_file(), reason="the traced stdlib slice is not here")
+def test_on_the_traced_slice_the_model_never_reads_its_theorem_or_a_later_lemma(tiny_gpt2):
+    from provers.evaluation.data import load_library
+    from provers.generators.premises import relative_name
+
+    gen = build_generator(GeneratorConfig(spec=f"hf:{tiny_gpt2},premises={SLICE},n=32", max_new_tokens=6))
+    corpus = gen.retrieval.corpus
+    problems = [p for p in load_library(SLICE, "random", "test") if p.context is not None][:12]
+    assert problems
+    for p in problems:
+        ctx = p.context
+        first, stop = corpus.file_range(ctx.file)
+        later = {relative_name(q.full_name, q.path) for q in corpus.premises[first:stop] if tuple(q.end) > tuple(ctx.start)}
+        gen.begin(p)
+        text = gen.model_input(ctx.theorem.statement)
+        marked = set(re.findall(r"<a>(.*?)</a>", text))
+        assert marked, ctx.full_name
+        assert ctx.full_name not in marked and not (marked & later), (ctx.full_name, marked & later)
