@@ -256,22 +256,10 @@ class _Retrieval:
         return out
 
     def model_input(self, prompt: str, state: str, max_chars: int) -> str:
-        from provers.generators.reprover_input import format_augmented_state
+        from provers.generators.reprover_input import model_text
 
-        kept = state[:max_chars]
-        texts = self.premises(state)
-        total = lambda text: len(self.tokenizer(text)["input_ids"])  # noqa: E731 - as the model will read it
-        budget = self.max_tokens - total(prompt.format(state=""))
-        # Token counts of the pieces add up to the whole text's up to merges across a boundary:
-        # shrink the budget by any excess and format again (at most a few rounds).
-        for _ in range(4):
-            augmented = format_augmented_state(kept, texts, budget, length=self._piece_tokens)
-            text = prompt.format(state=augmented)
-            excess = total(text) - self.max_tokens
-            if excess <= 0 or augmented == kept:
-                return text
-            budget -= excess
-        return prompt.format(state=kept)
+        return model_text(prompt, state[:max_chars], self.premises(state), self.max_tokens,
+                          tokens=lambda text: len(self.tokenizer(text)["input_ids"]), piece_tokens=self._piece_tokens)
 
 
 def _max_input_tokens(model_config: Any, tokenizer: Any, seq2seq: bool, max_new_tokens: int, declared: str | None) -> int:

@@ -18,13 +18,25 @@ The format is that of ReProver (Yang et al., LeanDojo, 2023; ``format_augmented_
 * for training, ``drop`` leaves each premise out with that probability (ReProver's ``p_drop``),
   so that the model learns not to trust the retriever blindly.
 
-One deliberate difference: ReProver measures lengths in UTF-8 bytes because its model (ByT5)
+Two deliberate differences. ReProver measures lengths in UTF-8 bytes because its model (ByT5)
 reads bytes; here the length is a parameter (``length``, UTF-8 bytes by default), and the
 ``hf:`` generator passes its tokenizer's token count, so the budget is the model's own limit.
 ReProver marks a premise's *full* name; here the caller chooses the name (:func:`premise_name_at`:
 the name a tactic at the theorem's place must use, relative to the file for a premise of the
 theorem's own file, because the kernel check compiles the file's prefix under a private library
 name where the file's absolute names do not exist).
+
+:func:`model_text` puts it in a model's prompt within the model's length in tokens: it is what
+``hf:MODEL,premises=DIR`` reads, and so what a trainer writes for each (state, tactic) pair of a
+theorem in ``file`` (``top``: the retriever's best premises accessible there)::
+
+    texts = [serialize_premise(p.code, p.full_name, premise_name_at(p, file)) for p in top[:n]]
+    text = model_text(prompt, state[:max_input_chars], texts, max_input_tokens,
+                      tokens=lambda s: len(tokenizer(s)["input_ids"]),
+                      piece_tokens=lambda s: len(tokenizer(s, add_special_tokens=False)["input_ids"]))
+
+with the model directory's ``nesy_generator.json`` saying ``"input": "reprover-v1"``,
+``"premises": n`` and ``"max_input_tokens"`` (see :mod:`provers.generators.hf`).
 
 Nothing here imports torch or transformers.
 """
@@ -35,9 +47,9 @@ import random
 import re
 from collections.abc import Callable, Sequence
 
+from retrieval.dataset import MARK_END, MARK_START
+
 FORMAT = "reprover-v1"  # written to a trained model's nesy_generator.json ("input")
-MARK_START = "<a>"
-MARK_END = "</a>"
 SEPARATOR = "\n\n"  # after each premise
 
 
@@ -102,3 +114,27 @@ def format_augmented_state(state: str, premises: Sequence[str], max_len: int | N
         used += size
         kept.append(piece)
     return "".join(reversed(kept)) + state
+
+
+def model_text(prompt: str, state: str, premises: Sequence[str], max_tokens: int, *,
+               tokens: Callable[[str], int], piece_tokens: Callable[[str], int] | None = None,
+               drop: float = 0.0, rng: random.Random | None = None) -> str:
+    """``prompt`` (a template with ``{state}``) around :func:`format_augmented_state`, the whole
+    text at most ``max_tokens`` long as ``tokens`` counts it (the state is kept whole even when
+    it alone is longer).
+
+    The premises get what the prompt and the state leave, measured piece by piece with
+    ``piece_tokens`` (default ``tokens``). Piece counts add up to the whole text's count only up
+    to merges across a boundary, so the result is measured again and, while it is too long, the
+    premises' budget shrinks (by the excess, at least an eighth) and they are laid out again.
+    """
+    budget = max_tokens - tokens(prompt.format(state=""))
+    seed = rng.random() if rng is not None else None  # one draw: the same premises dropped in every round
+    while True:  # ends: the budget falls every round, and below the state's length no premise is left
+        round_rng = random.Random(seed) if seed is not None else None
+        augmented = format_augmented_state(state, premises, budget, length=piece_tokens or tokens, drop=drop, rng=round_rng)
+        text = prompt.format(state=augmented)
+        excess = tokens(text) - max_tokens
+        if excess <= 0 or augmented == state:
+            return text
+        budget -= max(excess, budget // 8, 1)

@@ -54,6 +54,23 @@ def test_premise_dropout_is_repeatable_and_needs_an_rng():
         format_augmented_state("S", premises, drop=1.0, rng=random.Random(0))
 
 
+def test_the_prompt_around_premises_and_state_fits_the_whole_length_even_when_pieces_do_not_add_up():
+    from provers.generators.reprover_input import model_text
+
+    prompt = "[GOAL]\n{state}\n[PROOFSTEP]\n"
+    chars = len  # the whole text: one unit per character
+    out = model_text(prompt, "STATE", ["aaaa", "bbbb", "cccc"], 40, tokens=chars)
+    assert out == "[GOAL]\nbbbb\n\naaaa\n\nSTATE\n[PROOFSTEP]\n" and len(out) <= 40
+    # pieces counted as half their length: the first try overshoots, the budget shrinks until it fits
+    out = model_text(prompt, "STATE", ["aaaa", "bbbb", "cccc"], 40, tokens=chars, piece_tokens=lambda t: len(t) // 2)
+    assert len(out) <= 40 and out.endswith("aaaa\n\nSTATE\n[PROOFSTEP]\n")
+    assert model_text(prompt, "S" * 50, ["aaaa"], 40, tokens=chars) == prompt.format(state="S" * 50)  # the state whole
+    premises = [f"p{i}" for i in range(30)]
+    a = model_text(prompt, "S", premises, 60, tokens=chars, piece_tokens=lambda t: len(t) // 2, drop=0.5, rng=random.Random(1))
+    b = model_text(prompt, "S", premises, 60, tokens=chars, piece_tokens=lambda t: len(t) // 2, drop=0.5, rng=random.Random(1))
+    assert a == b and len(a) <= 60
+
+
 def test_a_premise_is_its_statement_with_the_declared_name_marked():
     code = "Lemma add_comm : forall n m : nat, n + m = m + n."
     assert serialize_premise(code, "Coq.Arith.PeanoNat.Nat.add_comm") == \
