@@ -25,6 +25,13 @@ time of one ``generate(state, k)``, interleaved; ``--dense`` adds the dense-retr
 (the encoder embeds the corpus / the training states first: minutes on a CPU).
 
     .venv/bin/python benchmarks/generator_latency.py --retrieval ~/.cache/nesy/traced/coq-stdlib-arith-lists --k 8
+
+The ``--retrieval`` run also has two ``hf:`` rows, one model, side by side: the bare state, and
+ReProver's input (``hf:MODEL,premises=TRACED_DIR``: the top 16 accessible premises that fit the
+model's input length, then the state). The model is a tiny GPT-2 (``--hf-layers``/``--hf-dim``)
+built from a config in a temporary directory, with a BPE tokenizer, and trained for
+``--hf-steps`` steps on the traced training pairs (so that its tactics end before
+``--max-new-tokens``, as a trained model's do); nothing is kept. ``--no-hf`` leaves them out.
 """
 
 from __future__ import annotations
@@ -60,13 +67,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--retrieval", type=Path, default=None, metavar="TRACED_DIR", help="measure premises:/knn: on this traced dataset's test states instead")
     ap.add_argument("--dense", action="store_true", help="with --retrieval: also the dense-retriever variants")
     ap.add_argument("--calls", type=int, default=200, help="with --retrieval: goal states measured (one call each per generator)")
+    ap.add_argument("--no-hf", action="store_true", help="with --retrieval: leave out the hf: rows (tiny GPT-2 with and without premises)")
+    ap.add_argument("--hf-layers", type=int, default=2, help="with --retrieval: layers of the tiny GPT-2")
+    ap.add_argument("--hf-dim", type=int, default=64, help="with --retrieval: width of the tiny GPT-2")
+    ap.add_argument("--hf-steps", type=int, default=60, help="with --retrieval: training steps of the tiny GPT-2")
     args = ap.parse_args(argv)
     if args.retrieval is not None:
         if args.threads:
             import torch
 
             torch.set_num_threads(args.threads)
-        return retrieval_rows(args.retrieval.expanduser(), args.k, args.calls, args.dense)
+        hf = None if args.no_hf else {"layers": args.hf_layers, "dim": args.hf_dim, "steps": args.hf_steps, "max_new_tokens": args.max_new_tokens}
+        return retrieval_rows(args.retrieval.expanduser(), args.k, args.calls, args.dense, hf)
     if not 1 <= args.states <= len(STATES) or args.k < 1 or args.max_new_tokens < 1:
         ap.error(f"--states must be 1..{len(STATES)}, --k and --max-new-tokens at least 1")
 
@@ -136,8 +148,20 @@ def _p95(xs: list[float]) -> float:
     return xs[min(len(xs) - 1, round(0.95 * (len(xs) - 1)))]
 
 
-def retrieval_rows(data: Path, k: int, calls: int, dense: bool) -> int:
-    """The premises:/knn: rows: median and p95 ms to propose k tactics for one real goal state."""
+def tiny_hf_model(data: Path, out: Path, layers: int, dim: int, steps: int) -> Path:
+    """A tiny GPT-2 from a config (tokenizer trained here too), trained ``steps`` steps on the first
+    1,000 (state, tactic) pairs of ``data``'s random/train part; saved to ``out``."""
+    from provers.generators.training import Pair, TrainConfig, train_tactic_model
+    from retrieval.dataset import open_dataset
+
+    pairs = [Pair(t.state_before, t.tactic) for thm in open_dataset(data).read_part("random", "train") for t in thm.traced_tactics][:1000]
+    train_tactic_model(pairs, out, TrainConfig(n_layer=layers, n_embd=dim, n_head=4, steps=steps, batch_size=8))
+    return out
+
+
+def retrieval_rows(data: Path, k: int, calls: int, dense: bool, hf: dict | None = None) -> int:
+    """The premises:/knn:/hf: rows: median and p95 ms to propose k tactics for one real goal state."""
+    import tempfile
     from types import SimpleNamespace
 
     from provers.generators.base import GeneratorConfig
@@ -155,10 +179,21 @@ def retrieval_rows(data: Path, k: int, calls: int, dense: bool) -> int:
     specs = {"portfolio": ("portfolio", "bm25"), "premises: (bm25)": (f"premises:{data}", "bm25"), "knn: (bm25 over states)": (f"knn:{data}", "bm25")}
     if dense:
         specs.update({"premises: (dense)": (f"premises:{data}", "dense"), "knn: (dense, exact search)": (f"knn:{data}", "dense")})
+    tmp = tempfile.TemporaryDirectory(prefix="nesy-latency-")
+    max_new_tokens = 64
+    if hf is not None:
+        t0 = time.perf_counter()
+        model = tiny_hf_model(data, Path(tmp.name) / "tiny-gpt2", hf["layers"], hf["dim"], hf["steps"])
+        print(f"tiny GPT-2 ({hf['layers']} layers, {hf['dim']} dims, {hf['steps']} steps) built in {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+        max_new_tokens = hf["max_new_tokens"]
+        specs.update({"hf: tiny GPT-2, bare state": (f"hf:{model}", "bm25"),
+                      "hf: tiny GPT-2, premises (bm25) + state": (f"hf:{model},premises={data}", "bm25")})
+        if dense:
+            specs["hf: tiny GPT-2, premises (dense) + state"] = (f"hf:{model},premises={data}", "dense")
     gens, build_s = {}, {}
     for row, (spec, retriever) in specs.items():
         t0 = time.perf_counter()
-        gens[row] = build_generator(GeneratorConfig(spec=spec, retriever=retriever))
+        gens[row] = build_generator(GeneratorConfig(spec=spec, retriever=retriever, max_new_tokens=max_new_tokens))
         build_s[row] = time.perf_counter() - t0
     times: dict[str, list[float]] = {row: [] for row in gens}
     sizes: dict[str, list[int]] = {row: [] for row in gens}
@@ -172,11 +207,19 @@ def retrieval_rows(data: Path, k: int, calls: int, dense: bool) -> int:
             times[row].append(time.perf_counter() - t0)
             sizes[row].append(len(out))
     print(f"\n## Retrieval-guided tactic generation, k = {k}, {len(work)} goal states of {data.name} random/test (one run)")
-    print("| generator | build s | median ms / call | p95 ms / call | tactics / call |")
-    print("|---|---:|---:|---:|---:|")
+    print("| generator | build s | median ms / call | p95 ms / call | tactics / call | input tokens (median) |")
+    print("|---|---:|---:|---:|---:|---:|")
     for row, gen in gens.items():
-        print(f"| {row} | {build_s[row]:.1f} | {statistics.median(times[row]) * 1e3:.1f} | {_p95(times[row]) * 1e3:.1f} | {statistics.fmean(sizes[row]):.1f} |")
+        tokens = "-"
+        if hasattr(gen, "model_input"):  # hf: how long the model's input is, premises included
+            lengths = []
+            for problem, state in work[:50]:
+                gen.begin(problem)
+                lengths.append(len(gen.tokenizer(gen.model_input(state.pp))["input_ids"]))
+            tokens = f"{statistics.median(lengths):.0f}"
+        print(f"| {row} | {build_s[row]:.1f} | {statistics.median(times[row]) * 1e3:.1f} | {_p95(times[row]) * 1e3:.1f} | {statistics.fmean(sizes[row]):.1f} | {tokens} |")
         gen.close()
+    tmp.cleanup()
     print(f"load average at the end: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     return 0
 

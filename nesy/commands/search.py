@@ -72,7 +72,7 @@ def register(commands) -> None:
 
 def _search_arguments(e, default_out: str) -> None:
     """The options of every evaluation job (search, generator, workers, output, warm starts, check)."""
-    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME | openai:URL[#MODEL] | premises:TRACED_DIR | knn:TRACED_DIR | A*0.5+B*0.5")
+    e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME[,premises=TRACED_DIR[,n=N]] (with premises=: ReProver's input, N retrieved premises then the state) | openai:URL[#MODEL] | premises:TRACED_DIR | knn:TRACED_DIR | A*0.5+B*0.5")
     e.add_argument("--search", default="best-first", choices=("best-first", "sample", "portfolio"), help="portfolio: the backend's automation tactics in turn (nesy prove's search)")
     e.add_argument("--attempts", type=int, default=1, help="independent attempts per theorem (samples for --search sample; searches for best-first)")
     e.add_argument("--decoding", default=None, choices=("beam", "sample"), help="model decoding (default: beam for best-first with one attempt, else sample)")
@@ -86,7 +86,7 @@ def _search_arguments(e, default_out: str) -> None:
     e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
     e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
     e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
-    e.add_argument("--retriever", default="bm25", choices=("bm25", "dense"), help="premises:/knn: generators: how premises / training goal states are searched (dense: the retrieval encoder)")
+    e.add_argument("--retriever", default="bm25", choices=("bm25", "dense"), help="premises:, knn: and hf:...,premises= generators: how premises / training goal states are searched (dense: the retrieval encoder)")
     e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
     e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
     e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
@@ -148,7 +148,12 @@ def _label_dir(spec: str) -> str:
     import hashlib
     import re
 
-    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", spec.split("/")[-1] if spec.startswith("hf:") else spec)[:40].strip("_")
+    if spec.startswith("hf:"):  # the model's directory name (and whether it reads retrieved premises)
+        model, _, options = spec.partition(",")
+        spec_text = model.split("/")[-1] + ("+premises" if "premises=" in options else "")
+    else:
+        spec_text = spec
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "_", spec_text)[:40].strip("_")
     return f"{readable or 'gen'}-{hashlib.sha1(spec.encode()).hexdigest()[:8]}"
 
 

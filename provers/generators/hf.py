@@ -9,6 +9,20 @@ Prompt: the model directory may hold ``nesy_generator.json`` (written by
 it, seq2seq models read the goal text alone (ReProver's format) and causal models read
 ``"[GOAL]\\n{state}\\n[PROOFSTEP]\\n"``. The tactic is the generated text up to ``stop``.
 
+Retrieval (``hf:PATH,premises=TRACED_DIR[,n=N]``): the model reads ReProver's input instead of
+the bare state: the top ``N`` premises that the retriever (``GeneratorConfig.retriever``,
+``--retriever bm25|dense``) ranks for the state among those of the traced dataset's corpus
+*accessible at the theorem's place* (:mod:`provers.generators.place`: never the theorem itself or
+anything later in its file), prepended to the state by
+:func:`provers.generators.reprover_input.format_augmented_state` (the one definition a trainer
+imports too), each premise left out whole when it does not fit the model's input length, the
+state never cut. The augmented state takes the place of ``{state}`` in the prompt. ``N`` defaults
+to the ``premises`` a model declares in ``nesy_generator.json`` (a model trained on this input
+writes ``"input": "reprover-v1", "premises": N``; such a model without ``premises=`` is an
+error), else :data:`DEFAULT_PREMISES`. The input length is ``max_input_tokens`` from the file, else
+the model's position limit (less ``max_new_tokens`` for a causal model). Without ``premises=``
+the input is exactly the bare-state prompt above.
+
 Decoding: ``beam`` returns the k best beams; ``sample`` draws k samples at the configured
 temperature. Either way each candidate's score is its **summed token log-probability** under the
 model at temperature 1 (one extra forward pass that rescores the k outputs), so beam and sampling
@@ -23,11 +37,32 @@ from typing import Any
 
 from provers.errors import MissingDependencyError
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorConfigError, GeneratorError, TacticGenerator
+from provers.generators.reprover_input import FORMAT as REPROVER_FORMAT
 from provers.protocol import TacticState
 
 PROMPT_FILE = "nesy_generator.json"
 CAUSAL_PROMPT = "[GOAL]\n{state}\n[PROOFSTEP]\n"
 SEQ2SEQ_PROMPT = "{state}"
+DEFAULT_PREMISES = 16  # premises retrieved per state; those that fit the input length are kept
+SPEC_OPTIONS = ("premises", "n")
+_SETTINGS = ("prompt", "stop", "max_input_chars", "input", "premises", "max_input_tokens")
+
+
+def parse_hf_arg(arg: str) -> tuple[str, dict[str, str]]:
+    """``"PATH,premises=DIR,n=8"`` -> ``("PATH", {"premises": "DIR", "n": "8"})``; a typed error for
+    an unknown or empty option."""
+    model, *parts = arg.split(",")
+    options: dict[str, str] = {}
+    for part in parts:
+        key, eq, value = (x.strip() for x in part.partition("="))
+        if not eq or key not in SPEC_OPTIONS or not value:
+            raise GeneratorConfigError(f"hf:{arg}: bad option {part.strip()!r}; options: premises=TRACED_DIR, n=NUMBER_OF_PREMISES")
+        if key in options:
+            raise GeneratorConfigError(f"hf:{arg}: option {key!r} given twice")
+        options[key] = value
+    if "n" in options and "premises" not in options:
+        raise GeneratorConfigError(f"hf:{arg}: n= is the number of retrieved premises; it needs premises=TRACED_DIR")
+    return model.strip(), options
 
 
 def import_transformers() -> tuple[Any, Any]:
@@ -58,7 +93,10 @@ def resolve_model(name_or_path: str) -> tuple[str, bool]:
 
 
 class HFGenerator(TacticGenerator):
-    def __init__(self, name_or_path: str, config: GeneratorConfig | None = None) -> None:
+    def __init__(self, name_or_path: str, config: GeneratorConfig | None = None, *, premises: str | None = None,
+                 num_premises: int | None = None) -> None:
+        """``premises``: a traced dataset whose premises the model reads before the state (module
+        doc); ``num_premises``: how many are retrieved (default: the model's, else DEFAULT_PREMISES)."""
         self.config = config or GeneratorConfig(spec=f"hf:{name_or_path}")
         torch, transformers = import_transformers()
         self._torch = torch
@@ -83,10 +121,34 @@ class HFGenerator(TacticGenerator):
         self.name = f"hf:{Path(source).name if local else source}"
         self.deterministic = self.config.decoding == "beam"
         self._calls = 0
+        self.retrieval: _Retrieval | None = None
+        declared = int(settings.get("premises", 0) or 0)
+        if premises is None and declared:
+            raise GeneratorConfigError(
+                f"model {source} was trained on retrieved premises + state ({declared} premises, "
+                f"input {settings.get('input', '?')!r}); give it the traced dataset: hf:{name_or_path},premises=TRACED_DIR")
+        if premises is not None:
+            n = num_premises if num_premises is not None else (declared or DEFAULT_PREMISES)
+            if n < 1:
+                raise GeneratorConfigError(f"hf: the number of retrieved premises must be at least 1, not {n}")
+            limit = _max_input_tokens(model_config, self.tokenizer, self.seq2seq, self.config.max_new_tokens, settings.get("max_input_tokens"))
+            self.retrieval = _Retrieval(premises, self.config.retriever, n, limit, self.tokenizer)
+            self.name += f"[premises:{self.config.retriever},n={n}]"
+
+    def begin(self, problem) -> None:
+        if self.retrieval is not None:
+            self.retrieval.begin(problem)
+
+    def model_input(self, state: str) -> str:
+        """The text the model reads for ``state``: the prompt around the state (cut at
+        ``max_input_chars``), or around ReProver's premises + state with a retriever."""
+        if self.retrieval is None:
+            return self.prompt.format(state=state[: self.max_input_chars])
+        return self.retrieval.model_input(self.prompt, state, self.max_input_chars)
 
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
         torch = self._torch
-        text = self.prompt.format(state=state.pp[: self.max_input_chars])
+        text = self.model_input(state.pp)
         enc = self.tokenizer(text, return_tensors="pt").to(self.config.device)
         eos = self.tokenizer.eos_token_id
         kwargs: dict[str, Any] = dict(
@@ -153,6 +215,68 @@ class HFGenerator(TacticGenerator):
 
     def close(self) -> None:
         self.model = None  # type: ignore[assignment]
+        self.retrieval = None
+
+
+class _Retrieval:
+    """What ``hf:...,premises=DIR`` adds: a retriever over the traced dataset's corpus, the place
+    of the theorem being proved, and ReProver's input within the model's length in tokens."""
+
+    def __init__(self, data: str, kind: str, n: int, max_tokens: int, tokenizer: Any) -> None:
+        import functools
+
+        from provers.generators.place import Place, build_premise_retriever, dataset_dir, load_corpus
+
+        self.path = dataset_dir(data, "premises")
+        self.corpus = load_corpus(self.path)
+        self.retriever = build_premise_retriever(kind, self.corpus, "hf: premises=")
+        self.n = n
+        self.max_tokens = max_tokens
+        self.tokenizer = tokenizer
+        self.place: Place | None = None
+        self._piece_tokens = functools.lru_cache(maxsize=8192)(self._count_piece)
+
+    def begin(self, problem) -> None:
+        from provers.generators.place import place_of
+
+        self.place = place_of(problem)
+
+    def _count_piece(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def premises(self, state: str) -> list[str]:
+        """The serialized top-n premises for ``state`` accessible at the place, best first."""
+        from provers.generators.place import retrieve_at
+        from provers.generators.reprover_input import premise_name_at, serialize_premise
+
+        out = []
+        for idx, _ in retrieve_at(self.retriever, state, self.place, self.n):
+            p = self.corpus.premises[idx]
+            out.append(serialize_premise(p.code, p.full_name, premise_name_at(p, self.place.file if self.place else None)))
+        return out
+
+    def model_input(self, prompt: str, state: str, max_chars: int) -> str:
+        from provers.generators.reprover_input import model_text
+
+        return model_text(prompt, state[:max_chars], self.premises(state), self.max_tokens,
+                          tokens=lambda text: len(self.tokenizer(text)["input_ids"]), piece_tokens=self._piece_tokens)
+
+
+def _max_input_tokens(model_config: Any, tokenizer: Any, seq2seq: bool, max_new_tokens: int, declared: str | None) -> int:
+    """Tokens the model may read: the model directory's ``max_input_tokens``, else its position
+    limit (and the tokenizer's), less the tokens a causal model generates after the input."""
+    if declared:
+        return int(declared)
+    limits = [v for a in ("n_positions", "max_position_embeddings", "n_ctx") if isinstance(v := getattr(model_config, a, None), int) and v > 0]
+    tok_max = getattr(tokenizer, "model_max_length", None)
+    if isinstance(tok_max, int) and 0 < tok_max < 1_000_000:
+        limits.append(tok_max)
+    limit = min(limits) if limits else 512
+    if not seq2seq:
+        limit -= max_new_tokens
+    if limit < 16:
+        raise GeneratorConfigError(f"hf: the model reads at most {limit + (0 if seq2seq else max_new_tokens)} tokens: no room for premises and a state")
+    return limit
 
 
 def _cut_at_eos(ids: list[int], eos: int | None, pad: int | None) -> list[int]:
@@ -174,7 +298,12 @@ def _prompt_settings(directory: Path | None, seq2seq: bool) -> dict[str, str]:
             data = json.loads((directory / PROMPT_FILE).read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise GeneratorConfigError(f"{directory / PROMPT_FILE}: not valid JSON ({exc})") from exc
-        settings.update({k: str(v) for k, v in data.items() if k in ("prompt", "stop", "max_input_chars")})
+        settings.update({k: str(v) for k, v in data.items() if k in _SETTINGS})
+    if settings.get("input") not in (None, REPROVER_FORMAT):
+        raise GeneratorConfigError(f"{directory / PROMPT_FILE}: unknown input format {settings['input']!r} (known: {REPROVER_FORMAT})")
+    for key in ("premises", "max_input_tokens"):
+        if key in settings and not settings[key].isdigit():
+            raise GeneratorConfigError(f"{directory / PROMPT_FILE}: {key} must be a whole number, not {settings[key]!r}")
     if "{state}" not in settings["prompt"]:
         raise GeneratorConfigError(f"prompt template {settings['prompt']!r} has no {{state}} placeholder")
     return settings

@@ -116,3 +116,25 @@ def mentions(tactic: str, name: str) -> bool:
     if not name:
         return False
     return any(w == name or w.endswith("." + name) for w in _WORD.findall(tactic))
+
+
+def build_premise_retriever(kind: str, corpus, who: str):
+    """The ``kind`` retriever (``bm25`` or ``dense``, :mod:`retrieval.registry`) over ``corpus``;
+    a :class:`GeneratorError` naming ``who`` when it cannot be built."""
+    from retrieval.errors import RetrievalError
+    from retrieval.registry import RetrieverOptions, build_retriever
+
+    try:
+        return build_retriever(kind, corpus, RetrieverOptions())
+    except RetrievalError as exc:
+        raise GeneratorError(f"{who}: cannot build the {kind} retriever: {exc}") from exc
+
+
+def retrieve_at(retriever, state: str, place: Place | None, n: int) -> list[tuple[int, float]]:
+    """The ``n`` best premises for ``state`` accessible at ``place`` (all of the corpus without a
+    place): ``(corpus index, retrieval score)``, best first."""
+    from retrieval.retrievers import RetrievalRequest
+
+    req = RetrievalRequest(state) if place is None else RetrievalRequest(state, place.file, place.start)
+    ranking = retriever.rank([req], n)[0]
+    return list(zip(ranking.indices, ranking.scores))

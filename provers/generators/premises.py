@@ -23,7 +23,7 @@ import re
 from collections import Counter
 
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorError, TacticGenerator
-from provers.generators.place import Place, dataset_dir, load_corpus, load_part, log_softmax, place_of, relative_scores
+from provers.generators.place import Place, dataset_dir, load_corpus, load_part, log_softmax, place_of, relative_scores, retrieve_at
 from provers.protocol import TacticState
 
 PREMISE_FORMS = ("apply", "eapply", "exact", "rewrite", "rewrite <-", "eauto using")
@@ -137,11 +137,7 @@ class PremiseGenerator(TacticGenerator):
 
     def retrieve(self, state: str, n: int) -> list[tuple[int, float]]:
         """The ``n`` best accessible premises for ``state``: (corpus index, retrieval score)."""
-        from retrieval.retrievers import RetrievalRequest
-
-        req = RetrievalRequest(state) if self.place is None else RetrievalRequest(state, self.place.file, self.place.start)
-        ranking = self.retriever.rank([req], n)[0]
-        return list(zip(ranking.indices, ranking.scores))
+        return retrieve_at(self.retriever, state, self.place, n)
 
     def _name(self, idx: int) -> str:
         """How a tactic names premise ``idx`` here: its absolute name, except for a premise of the

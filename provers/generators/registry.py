@@ -6,6 +6,7 @@ Spec syntax (also what ``--generator`` takes):
 ``portfolio``                       the backend's automation portfolio
 ``portfolio:TAC1;;TAC2``            a portfolio of your own
 ``hf:PATH_OR_HUB_NAME``             a transformers model (seq2seq or causal)
+``hf:PATH,premises=TRACED[,n=N]``   the same reading ReProver's input: N retrieved premises, then the state
 ``openai:URL[#MODEL]``              an OpenAI-compatible server (docs/models.md)
 ``premises:TRACED_DIR``             tactics from the premises retrieved for the goal, accessible at the theorem
 ``knn:TRACED_DIR``                  tactics of the nearest traced training states (Tactician-style)
@@ -32,11 +33,15 @@ def _portfolio(arg: str, config: GeneratorConfig) -> TacticGenerator:
 
 
 def _hf(arg: str, config: GeneratorConfig) -> TacticGenerator:
-    from provers.generators.hf import HFGenerator
+    from provers.generators.hf import HFGenerator, parse_hf_arg
 
-    if not arg:
+    model, options = parse_hf_arg(arg)
+    if not model:
         raise GeneratorConfigError("hf: needs a model directory or hub name, e.g. hf:~/.cache/nesy/models/tactic-tiny")
-    return HFGenerator(arg, config)
+    n = options.get("n")
+    if n is not None and not n.isdigit():
+        raise GeneratorConfigError(f"hf:{arg}: n must be a whole number of premises, not {n!r}")
+    return HFGenerator(model, config, premises=options.get("premises"), num_premises=int(n) if n is not None else None)
 
 
 def _openai(arg: str, config: GeneratorConfig) -> TacticGenerator:

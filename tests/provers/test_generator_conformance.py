@@ -20,7 +20,7 @@ STATES = [
 ]
 
 
-@pytest.fixture(params=["portfolio", "portfolio:custom", "hf", "openai", "mix", "premises", "knn", "mix:retrieval"])
+@pytest.fixture(params=["portfolio", "portfolio:custom", "hf", "hf+premises", "openai", "mix", "premises", "knn", "mix:retrieval"])
 def spec(request, tmp_path):
     kind = request.param
     if kind == "portfolio":
@@ -29,6 +29,8 @@ def spec(request, tmp_path):
         return "portfolio:intros; lia;;intros; lra;;auto;;tauto"
     if kind == "hf":
         return f"hf:{request.getfixturevalue('tiny_model')}"
+    if kind == "hf+premises":
+        return f"hf:{request.getfixturevalue('tiny_model')},premises={build_tiny_dataset(tmp_path / 'traced')},n=4"
     if kind == "openai":
         return f"openai:{request.getfixturevalue('server').url}#m"
     if kind in ("premises", "knn"):
@@ -69,6 +71,8 @@ def test_every_generator_gives_valid_pairs_and_respects_k(spec, decoding):
         ("openai:", GeneratorConfigError),
         ("portfolio+", GeneratorConfigError),
         ("hf:/nonexistent/model-dir", GeneratorError),
+        ("hf:/nonexistent/model-dir,retriever=bm25", GeneratorConfigError),
+        ("hf:/nonexistent/model-dir,n=4", GeneratorConfigError),
         ("premises:", GeneratorConfigError),
         ("knn:/nonexistent/traced", GeneratorConfigError),
     ],
