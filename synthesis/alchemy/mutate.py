@@ -243,8 +243,8 @@ class Mutator:
                 return {"mode": mode, "target": target, "lemma": lemma, "direction": direction, "new": g.conclusion, "after": r.pp}
             if g.conclusion != g1.conclusion or set(hyps) != set(hyps1) or hyps[target] == hyps1[target] or syn.trivial(hyps[target]):
                 return None
-            if hyps[target] == g.conclusion:
-                return None  # the hypothesis became the goal
+            if hyps[target] == g.conclusion or syn.vacuous(hyps[target]):
+                return None  # the hypothesis became the goal, or False
             if any(hyps[n] != hyps1[n] for n in hyps if n != target):
                 return None
             return {"mode": mode, "target": target, "lemma": lemma, "direction": direction, "new": hyps[target], "after": r.pp}
@@ -256,7 +256,7 @@ class Mutator:
             return None
         new = []
         for g in r.goals[:k]:
-            if _hyp_map(g) != hyps1 or g.conclusion in (hyps1[target], g1.conclusion) or syn.trivial(g.conclusion):
+            if _hyp_map(g) != hyps1 or g.conclusion in (hyps1[target], g1.conclusion) or syn.trivial(g.conclusion) or syn.vacuous(g.conclusion):
                 return None
             new.append(g.conclusion)
         return {"mode": mode, "target": target, "lemma": lemma, "direction": "", "new": new, "after": r.pp}

@@ -203,6 +203,11 @@ class CoqSyntax:
                 return True
         return False
 
+    def vacuous(self, hypothesis: str) -> bool:
+        """A hypothesis that makes every statement true (``False``): a variant assuming it is no
+        variant."""
+        return " ".join(hypothesis.split()) in ("False", "(False)")
+
     def read_source(self, dataset: str, rel: str):
         """The library file ``rel`` of a traced dataset, cut into sentences; or why it cannot be read."""
         from pathlib import Path

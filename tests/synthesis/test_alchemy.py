@@ -81,6 +81,12 @@ def test_trivial_statements():
     assert not syn.trivial("n + 0 = n") and not syn.trivial("(a = a) = b")
 
 
+def test_vacuous_hypotheses():
+    syn = CoqSyntax()
+    assert syn.vacuous("False") and syn.vacuous(" (False) ")
+    assert not syn.vacuous("~ False") and not syn.vacuous("False_rect = x")
+
+
 def test_proof_block_keeps_bullets_with_their_sentence():
     text = CoqSyntax().proof_block("Lemma v : True.", "Proof.", ["split.", "-", "exact I.", "{", "auto.", "}"])
     assert text.splitlines() == ["Lemma v : True.", "Proof.", "  split.", "  - exact I.", "  { auto.", "  }", "Qed."]
