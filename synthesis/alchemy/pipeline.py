@@ -333,10 +333,14 @@ def run_alchemy(config: AlchemyConfig, out: Path, *, workers: int = 1, executor:
         bar.close()
     rows = [r for r in log.rows() if r["name"] in {t.name for t in tasks}]
     summary = summarize(rows, selection, config)
-    summary["run"] = {"wall_s": round(time.monotonic() - t0, 2), "cpu_s": round(_cpu_seconds() - cpu0, 2),
-                      "workers": workers, "resumed_stretches": done}
-    if summary["verified"]:
-        summary["run"]["cpu_s_per_verified"] = round(summary["run"]["cpu_s"] / summary["verified"], 3)
+    summary["run"] = {"wall_s": round(time.monotonic() - t0, 2), "workers": workers, "resumed_stretches": done,
+                      "executor": pool_config.kind}
+    if pool_config.kind == "ray":  # actors are not this process's children: their CPU time is not seen here
+        summary["run"]["cpu_s"] = None
+    else:
+        summary["run"]["cpu_s"] = round(_cpu_seconds() - cpu0, 2)
+        if summary["verified"] and not done:  # a resumed run did only part of the work
+            summary["run"]["cpu_s_per_verified"] = round(summary["run"]["cpu_s"] / summary["verified"], 3)
     write_outputs(out, rows, summary)
     return summary
 
@@ -429,7 +433,8 @@ def summary_markdown(s: dict) -> str:
                      f"{c['variants']} | {c['env_passed']} | {c['verified']} | {_pct(c['hit_rate'])} | {_pct(c['verified_of_variants'])} | {expansion} |")
     run = s.get("run", {})
     lines += ["", f"Verified variants: {s['verified']} (from {s['theorems_with_verified_variant']} theorems); pairs {s.get('pairs', 0)}.",
-              f"Wall {run.get('wall_s')} s, CPU {run.get('cpu_s')} s"
+              f"Wall {run.get('wall_s')} s, CPU "
+              + (f"{run['cpu_s']} s" if run.get("cpu_s") is not None else "not measured (Ray actors)")
               + (f", {run['cpu_s_per_verified']} CPU-s per verified variant" if run.get("cpu_s_per_verified") else "") + ".", ""]
     if s["stretch_errors"]:
         lines.append(f"Stretches with errors: {', '.join(s['stretch_errors'][:10])}")
