@@ -347,3 +347,18 @@ def test_cli_runs_on_the_tiny_library(traced, tmp_path):
     r = _nesy("synth", "alchemy", "--library", str(traced), "--mode", "rw", "--files", "B.v", "--out", str(tmp_path / "o"), "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "| rw |" in r.stdout and (tmp_path / "o" / "summary.json").is_file()
+
+
+@needs_coq
+def test_ray_workers_give_the_same_verified_variants(run, traced, tmp_path, ray_session):
+    """Two Ray actors instead of one in-process worker: the same verified variants."""
+    from synthesis.alchemy.pipeline import run_alchemy
+
+    out, summary = run
+    on_ray = run_alchemy(_config(traced), tmp_path / "ray", workers=2, executor="ray", progress=False)
+    assert on_ray["verified"] == summary["verified"] and on_ray["run"]["cpu_s"] is None
+
+    def texts(d):
+        return sorted(json.loads(x)["text"] for x in (d / "verified.jsonl").read_text().splitlines())
+
+    assert texts(tmp_path / "ray") == texts(out)
