@@ -81,6 +81,8 @@ class TheoremOutcome:
     skipped: str | None = None
     variants: list[Variant] = field(default_factory=list)
     counts: dict = field(default_factory=dict)
+    state: str = ""  # the state every candidate ran on (after intros)
+    hits: list[dict] = field(default_factory=list)  # every hit: lemma, mode, direction, target, state after
     seconds: float = 0.0
 
 
@@ -182,6 +184,10 @@ class Mutator:
             return out
         variants = self._variants(hits, lt, replace(decl, binders=binders), proof_sentence, original, counts)
         out.variants = self._run_variants(variants, lt, counts)
+        if hits:
+            out.state = hits[0]["s1"].pp
+            out.hits = [{"lemma": h["lemma_full"], "mode": h["mode"], "direction": h["direction"], "target": h["target"],
+                         "state_after": h["after"]} for h in hits]
         out.seconds = time.monotonic() - t0
         return out
 

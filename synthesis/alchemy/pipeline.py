@@ -18,7 +18,8 @@ split (``random``, ``novel_premises``) are never mutated, and the premises that 
 Output directory::
 
     config.json      the configuration (a rerun with another one is refused)
-    results.jsonl    one row per stretch: per theorem its counts and skip reason, the variants
+    results.jsonl    one row per stretch: per theorem its counts and skip reason, every hit (lemma,
+                     mode, direction, target, the state after; the state before once), the variants
     verified.jsonl   the verified variants: statement, composed proof, provenance
                      (original, lemma, mode, direction, target), states before/after, axioms
     pairs.jsonl      their traced (state, tactic) pairs (``nesy train tactics --pairs`` reads it)
@@ -228,7 +229,8 @@ class AlchemyWorker:
                 continue
             outcome = self.mutator.mutate(lt, src, index)
             row["theorems"].append({"name": p.name, "skipped": outcome.skipped, "counts": outcome.counts,
-                                    "seconds": round(outcome.seconds, 3), "env_passed": len(outcome.variants)})
+                                    "seconds": round(outcome.seconds, 3), "env_passed": len(outcome.variants),
+                                    "state_before": outcome.state, "hits": outcome.hits})
             if outcome.variants:
                 placed.append((lt, index, outcome.variants))
         t1 = time.monotonic()

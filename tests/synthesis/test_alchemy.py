@@ -239,6 +239,11 @@ def test_run_writes_verified_variants_with_provenance(run):
     for c in summary["per_mode"].values():
         assert c["tried"] <= c["symbol_matches"] and c["hits"] <= c["tried"]
         assert c["verified"] <= c["env_passed"] <= c["variants"] <= c["hits"]
+    theorems = [t for x in (out / "results.jsonl").read_text().splitlines() for t in json.loads(x)["theorems"]]
+    hits = [h for t in theorems for h in t.get("hits", [])]
+    assert len(hits) == sum(c["hits"] for c in summary["per_mode"].values()) > 0
+    assert all(h["state_after"] and h["lemma"] for h in hits)
+    assert all(t["state_before"] for t in theorems if t.get("hits"))
     pairs = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
     assert pairs and all(set(p) == {"state", "tactic"} for p in pairs)
     assert "| rw |" in (out / "summary.md").read_text()
