@@ -52,9 +52,9 @@ def batch_pieces(src, placed: list[tuple[object, int, list]], syntax) -> list[st
             edits.append((lt.position, lt.position, (k, BatchItem(v.name, qualified, block, tuple(v.proof)))))
     for i in sorted(openers):
         s = src.sentences[i]
-        cut = unconstrained_opener(s.text)
-        if cut is not None:
-            edits.append((s.start, s.start + len(s.text), cut))
+        opener = unconstrained_opener(s.text)
+        if opener is not None:
+            edits.append((s.start, s.start + len(s.text), opener))
     edits.sort(key=lambda e: (e[0], 0 if isinstance(e[2], tuple) else 1, e[2][0] if isinstance(e[2], tuple) else 0))
     pieces: list[str | BatchItem] = []
     at = 0

@@ -192,6 +192,19 @@ Lemma double_0_le : forall n : nat, 0 <= double n.
 Proof.
   intros n. apply Nat.le_0_l.
 Qed.
+
+Module Type HasD.
+  Parameter d : nat -> nat.
+End HasD.
+
+(* a module with a signature: its variants must still be found after it is closed *)
+Module M : HasD.
+  Definition d := double.
+  Lemma d_ge : forall n : nat, n <= double n + 0.
+  Proof.
+    intros n. rewrite plus_zero. apply double_ge.
+  Qed.
+End M.
 """
 
 
@@ -232,6 +245,7 @@ def test_run_writes_verified_variants_with_provenance(run):
     rows = [json.loads(line) for line in (out / "verified.jsonl").read_text().splitlines()]
     assert summary["verified"] == len(rows) > 0
     assert {r["mode"] for r in rows} == {"rw", "apply"}
+    assert any(r["original"] == "Lib.B.M.d_ge" for r in rows)  # inside a sealed module
     for r in rows:
         assert r["original"].startswith("Lib.") and r["lemma"] and r["direction"] in ("->", "<-", "")
         assert r["name"] in r["statement"] and r["text"].rstrip().endswith("Qed.")
