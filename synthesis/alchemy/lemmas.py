@@ -11,7 +11,8 @@ verified variant). nesy prunes first, with no prover involved:
    left-to-right rewrite, ``r`` for right-to-left, the conclusion for apply), its bound variables
    left out, must all occur in the target (the goal's conclusion or one hypothesis). A side with
    no symbol at all (a bare variable) matches everything and is dropped: the rewrites it allows
-   are not mutations a reader would recognise.
+   are not mutations a reader would recognise; so is a side that is one constant (rewriting from
+   ``false`` would turn every ``false`` into, say, ``Nat.even 1``).
 3. **Retrieval.** What is left is ranked by the BM25 score of the lemma against the target
    (:class:`retrieval.retrievers.BM25Retriever`), and only the ``max_candidates`` best per
    target and mode are tried in the prover.
@@ -171,6 +172,13 @@ def shape_of(index: int, code: str, name: str) -> LemmaShape | None:
     )
 
 
+def _atomic(side: str | None) -> bool:
+    """A side that is one constant (``false``, ``nil``): rewriting from it would expand every
+    occurrence of that constant (``false`` into ``Nat.even 1``), which is no variant a reader
+    would recognise."""
+    return side is not None and len(tokens(_unparen(side))) == 1
+
+
 def _unparen(text: str) -> str:
     while text.startswith("(") and text.endswith(")") and len(split_top(text[1:-1], ")")) == 1 and _balanced(text[1:-1]):
         text = text[1:-1].strip()
@@ -234,9 +242,9 @@ class LemmaTable:
                 if not shape.rewrites:
                     continue
                 considered += 1
-                if shape.lhs_symbols and shape.lhs_symbols <= have:
+                if shape.lhs_symbols and shape.lhs_symbols <= have and not _atomic(shape.lhs):
                     passed.append((i, "->"))
-                if shape.rhs_symbols and shape.rhs_symbols <= have:
+                if shape.rhs_symbols and shape.rhs_symbols <= have and not _atomic(shape.rhs):
                     passed.append((i, "<-"))
             else:
                 if shape.antecedents < 1:

@@ -47,6 +47,19 @@ def test_shape_of_iff_and_definition_body():
     assert s.rhs_symbols == {"<", "succ"}
 
 
+def test_a_constant_side_is_never_rewritten_from():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from synthesis.alchemy.lemmas import LemmaTable
+
+    corpus = SimpleNamespace(premises=[SimpleNamespace(code="Lemma even_1 : Nat.even 1 = false.", full_name="M.even_1", kind="Lemma")])
+    table = LemmaTable(corpus)
+    found, _ = table.candidates("f x = false /\\ Nat.even 1 = y", np.array([0]), "rw", 10)
+    assert found == [(0, "->")]  # Nat.even 1 -> false, never false -> Nat.even 1
+
+
 def test_statement_type_unreadable_is_none():
     assert statement_type("something else entirely", "M.foo") is None
     assert shape_of(0, "Lemma foo.", "M.foo") is None
