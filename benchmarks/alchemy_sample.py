@@ -37,7 +37,8 @@ def main() -> None:
         rec = r.record
         arrow = {"->": "left to right", "<-": "right to left"}.get(rec["direction"], "")
         where = "the conclusion" if rec["target"] == "goal" else f"hypothesis {rec['target']}"
-        print(f"\n**{rec['original']}** ({rec['file']}), {rec['mode']} {arrow} with `{rec['lemma']}` on {where}:\n")
+        how = " ".join(x for x in (rec["mode"], arrow) if x)
+        print(f"\n**{rec['original']}** ({rec['file']}), {how} with `{rec['lemma']}` on {where}:\n")
         print("```coq\n" + rec["text"].rstrip() + "\n```")
 
 
