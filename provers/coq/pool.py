@@ -201,14 +201,7 @@ class WarmPool:
                     self._discard(lease)
                     continue
                 _truncate(lease, keep)
-            with self._lock:
-                if exact:
-                    self.stats.warm += 1
-                else:
-                    self.stats.prefix += 1
-            lease.how = "warm" if exact else "prefix"
-            lease.reused_sentences = keep
-            lease.broken = False
+            self._reused(lease, keep, exact)
             return lease
 
     def idle(self) -> list[tuple[str, int]]:
@@ -295,8 +288,8 @@ class WarmPool:
             proc.kill()
             raise
 
-    def _extend(self, lease: Lease, keep: int, header: str, config: EnvConfig, name: str) -> Lease:
-        exact = keep == len(lease.ends) and lease.header == header
+    def _reused(self, lease: Lease, keep: int, exact: bool) -> None:
+        """Count a reuse (the exact state, or a shared prefix of ``keep`` sentences) and mark the lease."""
         with self._lock:
             if exact:
                 self.stats.warm += 1
@@ -305,6 +298,10 @@ class WarmPool:
         lease.how = "warm" if exact else "prefix"
         lease.reused_sentences = keep
         lease.broken = False
+
+    def _extend(self, lease: Lease, keep: int, header: str, config: EnvConfig, name: str) -> Lease:
+        exact = keep == len(lease.ends) and lease.header == header
+        self._reused(lease, keep, exact)
         if exact:
             return lease  # already at the header's state (released there)
         if keep < len(lease.ends):
