@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,13 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from synthesis.alchemy.standalone import children_cpu_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FILES = ("Arith/Between.v", "Arith/PeanoNat.v", "Bool/Bool.v", "Lists/ListDec.v")
-
-
-def children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def run_job(files: list[str], limit: int | None, out: Path, extra: list[str]) -> tuple[dict, float, float]:
@@ -48,9 +44,9 @@ def run_job(files: list[str], limit: int | None, out: Path, extra: list[str]) ->
     if limit:
         cmd += ["--limit", str(limit)]
     cmd += extra
-    cpu0, t0 = children_cpu(), time.monotonic()
+    cpu0, t0 = children_cpu_seconds(), time.monotonic()
     proc = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True)
-    cpu, wall = children_cpu() - cpu0, time.monotonic() - t0
+    cpu, wall = children_cpu_seconds() - cpu0, time.monotonic() - t0
     if proc.returncode != 0:
         raise SystemExit(f"nesy synth alchemy failed:\n{proc.stderr[-2000:]}")
     return json.loads((out / "summary.json").read_text()), cpu, wall

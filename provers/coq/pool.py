@@ -146,12 +146,7 @@ class WarmPool:
         if lease.broken or self._closed or not proc.alive() or not lease.sids:
             self._discard(lease)
             return
-        try:
-            ans = proc.call(xmlproto.call_edit_at(lease.sid), 10.0)
-            ok = ans.good and _is_new_tip(ans)
-        except (ProcessDied, ProcessHung, CallTimedOut, xmlproto.ProtocolError, OSError):
-            ok = False
-        if not ok:
+        if not _went_back(proc, lease.sid, 10.0):
             self._discard(lease)
             return
         lease.rss = proc.rss_bytes()
@@ -192,12 +187,7 @@ class WarmPool:
                 continue
             exact = keep == len(lease.ends) and _nothing_after(text, lease.ends[-1] if lease.ends else 0)
             if keep < len(lease.ends):
-                try:
-                    ans = lease.proc.call(xmlproto.call_edit_at(lease.sids[keep]), config.start_timeout_s)
-                    ok = ans.good and _is_new_tip(ans)
-                except (ProcessDied, ProcessHung, CallTimedOut, xmlproto.ProtocolError, OSError):
-                    ok = False
-                if not ok:
+                if not _went_back(lease.proc, lease.sids[keep], config.start_timeout_s):
                     self._discard(lease)
                     continue
                 _truncate(lease, keep)
@@ -375,12 +365,7 @@ class WarmPool:
         if not lease.ends:
             lease.proc.kill()
             return
-        try:
-            ans = lease.proc.call(xmlproto.call_edit_at(lease.sid), min(config.start_timeout_s, 10.0))
-            ok = ans.good and _is_new_tip(ans)
-        except (ProcessDied, ProcessHung, CallTimedOut, xmlproto.ProtocolError, OSError):
-            ok = False
-        if not ok:
+        if not _went_back(lease.proc, lease.sid, min(config.start_timeout_s, 10.0)):
             lease.proc.kill()
             return
         self._put_back_or_kill(lease, moved=True)
@@ -449,6 +434,16 @@ def _recorded(lease: Lease) -> int:
         if note is None:
             return i
     return min(len(lease.notes), len(lease.ends))
+
+
+def _went_back(proc, sid: int, timeout_s: float) -> bool:
+    """``Edit_at`` state ``sid`` and whether the process is there, as the document's new tip
+    (False too when it died, hung or answered nonsense: the caller drops it)."""
+    try:
+        ans = proc.call(xmlproto.call_edit_at(sid), timeout_s)
+    except (ProcessDied, ProcessHung, CallTimedOut, xmlproto.ProtocolError, OSError):
+        return False
+    return ans.good and _is_new_tip(ans)
 
 
 def _is_new_tip(answer: xmlproto.Answer) -> bool:

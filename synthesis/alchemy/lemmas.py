@@ -115,7 +115,6 @@ def statement_type(code: str, name: str) -> tuple[str, frozenset[str]] | None:
         return None
     rest = text[m.end():]
     parts = split_top(rest, ":")
-    parts = [p for p in parts]
     # the first top-level colon not part of ':=' or '::' (handled by _split_top's symbolic check)
     if len(parts) < 2:
         return None

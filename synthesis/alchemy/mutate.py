@@ -110,7 +110,7 @@ def original_proof(src, index: int, syntax) -> tuple[str, list[str]] | str:
             continue
         if text in syntax.given_up:
             return "admitted: the original has no proof"
-        if text in syntax.terminators or re.match(r"^(Qed|Defined|Save)\b", text):
+        if syntax.ends_proof(text):
             return proof_sentence, out
         out.append(text)
     return "no terminator: the proof does not end in the file"
@@ -173,19 +173,18 @@ class Mutator:
         theorem = Theorem(name=lt.theorem.name, statement=lt.theorem.statement, header=lt.theorem.header,
                           file_path=lt.file, line=lt.theorem.line, prelude="")
         env_cfg = EnvConfig(tactic_timeout_s=self.config.tactic_timeout_s, extra_args=lt.env_args)
-        hits: list[dict] = []
         try:
             with self.env_factory(theorem, env_cfg) as (env, s0):
-                hits = self._hits(env, s0, lt, decl, counts)
+                s1, introduced, hits = self._hits(env, s0, lt, counts)
                 binders = self.syntax.typed_binders(decl.binders, _hyp_map(s0.goals[0])) if s0.goals else decl.binders
         except Exception as exc:  # noqa: BLE001 - the environment's trouble is this theorem's row, never the job's
             out.skipped = f"start: {type(exc).__name__}: {exc}"[:300]
             out.seconds = time.monotonic() - t0
             return out
-        variants = self._variants(hits, lt, replace(decl, binders=binders), proof_sentence, original, counts)
+        variants = self._variants(s1, introduced, hits, lt, replace(decl, binders=binders), proof_sentence, original, counts)
         out.variants = self._run_variants(variants, lt, counts)
         if hits:
-            out.state = hits[0]["s1"].pp
+            out.state = s1.pp
             out.hits = [{"lemma": h["lemma_full"], "mode": h["mode"], "direction": h["direction"], "target": h["target"],
                          "state_after": h["after"]} for h in hits]
         out.seconds = time.monotonic() - t0
@@ -193,10 +192,12 @@ class Mutator:
 
     # ------------------------------------------------------------ 1-2: targets and hits
 
-    def _hits(self, env, s0: TacticState, lt, decl, counts: dict) -> list[dict]:
+    def _hits(self, env, s0: TacticState, lt, counts: dict) -> tuple[TacticState, list[str], list[dict]]:
+        """The state every candidate runs on (after ``intros``), the names ``intros`` introduced,
+        and the hits."""
         cfg, syn = self.config, self.syntax
         if len(s0.goals) != 1 or s0.unfocused:
-            return []
+            return s0, [], []
         r = env.run_tac(s0, syn.intro_all)
         s1 = r if isinstance(r, TacticState) and len(r.goals) == 1 and not r.unfocused else s0
         g1 = s1.goals[0]
@@ -204,7 +205,7 @@ class Mutator:
         hyps1 = _hyp_map(g1)
         introduced = [n for h in g1.hypotheses for n in h.names if n not in before]
         if any(h.body is not None for h in g1.hypotheses if set(h.names) - before):
-            return []  # a let-bound hypothesis: no binder can state it
+            return s1, introduced, []  # a let-bound hypothesis: no binder can state it
         targets: list[tuple[str, str]] = [("goal", g1.conclusion)] + [(n, hyps1[n]) for n in introduced]
         accessible = self.corpus.accessible_indices(lt.file, lt.start)
         hits = []
@@ -219,10 +220,10 @@ class Mutator:
                     lemma = self._lemma_name(idx, lt.file)
                     hit = self._try(env, s1, g1, hyps1, mode, target, lemma, direction)
                     if hit is not None:
-                        hit.update(s1=s1, introduced=introduced, lemma_full=self.corpus.premises[idx].full_name)
+                        hit["lemma_full"] = self.corpus.premises[idx].full_name
                         counts[mode]["hits"] += 1
                         hits.append(hit)
-        return hits
+        return s1, introduced, hits
 
     def _try(self, env, s1, g1, hyps1: dict, mode: str, target: str, lemma: str, direction: str) -> dict | None:
         syn, cfg = self.syntax, self.config
@@ -269,19 +270,18 @@ class Mutator:
 
     # ------------------------------------------------------------ 3: variants
 
-    def _variants(self, hits: list[dict], lt, decl, proof_sentence: str, original: list[str], counts: dict) -> list[Variant]:
+    def _variants(self, s1: TacticState, names: list[str], hits: list[dict], lt, decl, proof_sentence: str, original: list[str],
+                  counts: dict) -> list[Variant]:
         syn = self.syntax
         out: list[Variant] = []
-        seen: set[str] = set()
+        if not hits:
+            return out
+        g1 = s1.goals[0]
+        hyps1 = _hyp_map(g1)
+        binders = [((n,), hyps1[n]) for n in names]
+        conclusion = g1.conclusion
+        seen = {_canon(" | ".join([*(t for _, t in binders), conclusion]), names)}  # the original itself
         for hit in hits:
-            s1 = hit["s1"]
-            g1 = s1.goals[0]
-            names = hit["introduced"]
-            hyps1 = _hyp_map(g1)
-            binders = [((n,), hyps1[n]) for n in names]
-            conclusion = g1.conclusion
-            original_key = _canon(" | ".join([*(t for _, t in binders), conclusion]), names)
-            seen.add(original_key)
             mode, target, lemma = hit["mode"], hit["target"], hit["lemma"]
             if mode == "rw" and target == "goal":
                 new_binders, new_concl, new_names = binders, hit["new"], names
@@ -349,8 +349,6 @@ class Mutator:
 
 
 def _with_pairs(v: Variant, pairs: list[tuple[str, str]]) -> Variant:
-    from dataclasses import replace
-
     return replace(v, pairs=tuple(pairs))
 
 

@@ -32,7 +32,6 @@ import fnmatch
 import functools
 import hashlib
 import json
-import os
 import resource
 import sys
 import threading
@@ -465,4 +464,3 @@ def resolve_library(arg: str) -> Path:
 
 
 __all__ = ["AlchemyConfig", "AlchemyWorker", "resolve_library", "run_alchemy", "select", "summarize", "summary_markdown"]
-_ = os

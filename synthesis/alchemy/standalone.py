@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import resource
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,8 @@ class StandaloneResult:
     same_as_original: bool  # the variant's stated type equals its original's (up to whitespace)
 
 
-def _children_cpu() -> float:
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's reaped children (the Coq processes of a check)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
 
@@ -61,14 +61,13 @@ def check_sample(out: Path, n: int, seed: int = 0) -> list[StandaloneResult]:
         if lt is None:
             results.append(StandaloneResult(r, False, "the original is no longer in the dataset", 0.0, False))
             continue
-        c0 = _children_cpu()
+        c0 = children_cpu_seconds()
         verdict = syn.check_alone(lt, r["statement"], r["proof"], r["name"])
-        cpu = _children_cpu() - c0
+        cpu = children_cpu_seconds() - c0
         same = " ".join(syn.declaration(r["statement"]).type.split()) == " ".join(
             syn.declaration(lt.check_statement or lt.theorem.statement).type.split())
         results.append(StandaloneResult(r, verdict.ok, verdict.message, cpu, same))
     return results
 
 
-__all__ = ["StandaloneResult", "check_sample", "originals_of", "read_verified"]
-_ = time
+__all__ = ["StandaloneResult", "check_sample", "children_cpu_seconds", "originals_of", "read_verified"]

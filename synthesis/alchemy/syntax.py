@@ -72,6 +72,10 @@ class CoqSyntax:
     terminators = ("Qed.", "Defined.", "Admitted.", "Abort.", "Abort All.", "Save.")
     given_up = ("Admitted.", "Abort.", "Abort All.")
 
+    def ends_proof(self, sentence: str) -> bool:
+        """Whether ``sentence`` (comments stripped, blanks collapsed) closes a proof."""
+        return sentence in self.terminators or re.match(r"^(Qed|Defined|Save)\b", sentence) is not None
+
     # ---------------------------------------------------------------- finding invocable lemmas
 
     def rewrite(self, lemma: str, direction: str, hyp: str | None = None) -> str:

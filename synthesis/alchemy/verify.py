@@ -25,7 +25,7 @@ def proof_end(src, index: int, syntax) -> int | None:
             text = " ".join(strip_comments(src.sentences[j].text).split())
         except SentenceError:
             return None
-        if text in syntax.terminators or text.split(" ", 1)[0] in ("Qed.", "Defined.", "Save"):
+        if syntax.ends_proof(text):
             return j
     return None
 
