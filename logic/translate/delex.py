@@ -7,10 +7,12 @@ function word. Function words are learned from the training pairs (``learn_funct
 a word seen at least ``min_count`` times that is part of a symbol name of the paired formula in
 fewer than ``max_share`` of its sentences ("is", "the", "if", "someone", ...). Content words are
 numbered by first occurrence (the same word, case ignored, gets the same number) and written
-``<i>``; the article "the" is left out, so that a name and "the" + noun share their templates::
+``<i>``; the article "the" is kept (``keep_articles``, the default of models trained since it
+was added) or left out (older models), as ``delex.json`` says::
 
     If the bald eagle visits Gary then Gary is red.
-    If <0> <1> <2> <3> then <3> is <4>.
+    If the <0> <1> <2> <3> then <3> is <4>.      (articles kept)
+    If <0> <1> <2> <3> then <3> is <4>.          (articles left out)
 
 In the target every symbol name (predicate, function, constant: found with
 ``logic.syntax.signature``) is rewritten part by part: the whole name, or else each piece of it
@@ -53,10 +55,11 @@ def content_words(sentence: str, function_words: frozenset[str]) -> list[str]:
     return list(seen.values())
 
 
-def delexicalise_source(sentence: str, function_words: frozenset[str]) -> tuple[str, list[str]]:
-    """The sentence with content word i written ``<i>`` and the article "the" left out (so "Bob
-    is big.", "The bear is big." and "the bear" in a rule share one template), and the content
-    words."""
+def delexicalise_source(sentence: str, function_words: frozenset[str], keep_articles: bool = False) -> tuple[str, list[str]]:
+    """The sentence with content word i written ``<i>``, and the content words. The article "the"
+    is left out unless ``keep_articles`` (left out, "Bob is big." and "The bear is big." share one
+    template, but "The bald eagle chases the cat." and "The lion chases the bald eagle." become
+    the same ``<0> <1> <2> <3>.``; kept, it marks where each name starts)."""
     words = content_words(sentence, function_words)
     index = {w.lower(): i for i, w in enumerate(words)}
 
@@ -64,10 +67,17 @@ def delexicalise_source(sentence: str, function_words: frozenset[str]) -> tuple[
         w = m.group(0)
         i = index.get(w.lower())
         if i is None:
-            return "" if w.lower() in ARTICLES else w
+            return "" if w.lower() in ARTICLES and not keep_articles else w
         return f"<{i}>"
 
     return re.sub(r"\s+", " ", WORD.sub(sub, sentence)).strip(), words
+
+
+def placeholder_tokens(count: int = 32) -> list[str]:
+    """Every placeholder spelling for the first ``count`` content words, each made one token of
+    a trained translator's vocabulary (``<0>``, ``<0^>``, ``<0,-s>``, ...): a small model then
+    reads and writes a placeholder as one symbol instead of assembling ``<``, digits and ``>``."""
+    return [f"<{i}{case}{suffix}>" for i in range(count) for case in ("", "^", ",") for suffix in SUFFIXES]
 
 
 def _apply(word: str, case: str, suffix: str) -> str:

@@ -98,6 +98,7 @@ def build_pairs(
     nlsat_dirs: Sequence[Path] = (),
     max_rule_pairs: int | None = None,
     seed: int = 0,
+    augment: int = 0,
 ) -> PairSet:
     from logic.datasets import resolve
     from logic.translate.controlled import Lexicon, split_sentences, translate_sentence
@@ -135,6 +136,7 @@ def build_pairs(
                 add(PREFIX["folio"] + s.strip(), target, stats)
 
     rule_sentences: list[tuple[str, Lexicon]] = []
+    stories: list[list[str]] = []  # the same sentences, story by story (for fresh-vocabulary copies)
     if proofwriter_dir is not None:
         for row in _jsonl_or_json(resolve("proofwriter", proofwriter_dir, "train")):
             context = row.get("context")
@@ -144,15 +146,17 @@ def build_pairs(
             sentences = split_sentences(context) + [question.rsplit("?", 1)[-1].strip()]
             lexicon = Lexicon.from_sentences(sentences)
             rule_sentences += [(s, lexicon) for s in sentences]
+            stories.append(sentences)
     for d in nlsat_dirs:
         shards = sorted(Path(d).glob("shards/*.jsonl"))
         if not shards:
             raise DataError(f"--nlsat {d}: no shards/*.jsonl (an NLSat output directory is expected)")
         for shard in shards:
             for row in _jsonl_or_json(shard):
-                sentences = row.get("sentences") or []
+                sentences = [s for s in row.get("sentences") or [] if isinstance(s, str)]
                 lexicon = Lexicon.from_sentences(sentences)
-                rule_sentences += [(s, lexicon) for s in sentences if isinstance(s, str)]
+                rule_sentences += [(s, lexicon) for s in sentences]
+                stories.append(sentences)
     rng = random.Random(seed)
     seen: set[str] = set()
     unique = []
@@ -171,6 +175,18 @@ def build_pairs(
             stats["skipped_untranslatable"] = stats.get("skipped_untranslatable", 0) + 1
             continue
         add(PREFIX["proofwriter"] + s, target, stats)
+    if augment > 0 and stories:
+        from logic.translate.augment import fresh_copy
+
+        banned = frozenset(w for s in held_out for w in re.findall(r"[a-z]+", s))
+        copies = counts["augmented"] = {"copies_per_story": augment, "sentences": 0}
+        for _ in range(augment):
+            for story in stories:
+                if max_rule_pairs is not None and stats.get("pairs", 0) >= max_rule_pairs:
+                    break
+                for s, target in fresh_copy(story, rng, banned):
+                    copies["sentences"] += 1
+                    add(PREFIX["proofwriter"] + s, target, stats)
     if not pairs:
         raise DataError("no training pairs: give --folio and/or --proofwriter (or --nlsat) data")
     return PairSet(tuple(sorted(pairs.items())), counts)
@@ -201,6 +217,9 @@ class TrainConfig:
     max_target_tokens: int = 128
     checkpoint_every: int = 200
     delex: bool = True  # placeholders for content words (logic.translate.delex)
+    keep_articles: bool = True  # delexicalised source keeps "the" (marks where a name starts)
+    augment: int = 1  # fresh-vocabulary copies of each controlled-English training story (logic.translate.augment)
+    placeholder_tokens: bool = True  # each placeholder spelling is one token (logic.translate.delex.placeholder_tokens)
 
 
 @dataclass
@@ -226,8 +245,9 @@ def _torch():
     return torch
 
 
-def _train_tokenizer(texts: Iterable[str], vocab_size: int, path: Path):
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+def _train_tokenizer(texts: Iterable[str], vocab_size: int, path: Path, added: Sequence[str] = ()):
+    """A byte-level BPE tokenizer trained on ``texts``; each of ``added`` is then one token."""
+    from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
@@ -237,6 +257,8 @@ def _train_tokenizer(texts: Iterable[str], vocab_size: int, path: Path):
         vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
     )
     tok.train_from_iterator(texts, trainer)
+    if added:
+        tok.add_tokens([AddedToken(t, normalized=False) for t in added])
     from tokenizers.processors import TemplateProcessing
 
     tok.post_processor = TemplateProcessing(single="$A </s>", special_tokens=[("</s>", tok.token_to_id("</s>"))])
@@ -248,7 +270,7 @@ def _train_tokenizer(texts: Iterable[str], vocab_size: int, path: Path):
 DELEX_FILE = "delex.json"
 
 
-def _delex_pairs(pairs: Sequence[tuple[str, str]], function_words: frozenset[str]) -> list[tuple[str, str]]:
+def _delex_pairs(pairs: Sequence[tuple[str, str]], function_words: frozenset[str], keep_articles: bool) -> list[tuple[str, str]]:
     """Each (prefix + sentence, formula) pair with placeholders for content words. Templates are
     *not* deduplicated: a template is trained on as often as distinct sentences have it, so the
     common forms ("<0> is <1>.") weigh more than a rare long rule."""
@@ -257,7 +279,7 @@ def _delex_pairs(pairs: Sequence[tuple[str, str]], function_words: frozenset[str
     out = []
     for source, target in pairs:
         prefix, sentence = source.split(": ", 1)
-        delex, words = delexicalise_source(sentence, function_words)
+        delex, words = delexicalise_source(sentence, function_words, keep_articles)
         out.append((f"{prefix}: {delex}", delexicalise_target(target, words)))
     return out
 
@@ -292,12 +314,12 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
         pairs = [tuple(p) for p in json.loads((out / "pairs.json").read_text())]
         counts = meta["counts"]
         if config.delex:
-            pairs = _delex_pairs(pairs, frozenset(json.loads((out / DELEX_FILE).read_text())["function_words"]))
+            pairs = _delex_pairs(pairs, frozenset(json.loads((out / DELEX_FILE).read_text())["function_words"]), config.keep_articles)
         tokenizer = PreTrainedTokenizerFast.from_pretrained(str(out / "tokenizer"))
     else:
         data = build_pairs(
             folio_dir=config.folio, proofwriter_dir=config.proofwriter, nlsat_dirs=config.nlsat,
-            max_rule_pairs=config.max_rule_pairs, seed=config.seed,
+            max_rule_pairs=config.max_rule_pairs, seed=config.seed, augment=config.augment,
         )
         pairs, counts = list(data.pairs), data.counts
         (out / "pairs.json").write_text(json.dumps(pairs))
@@ -305,10 +327,15 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
             from logic.translate.delex import learn_function_words
 
             function_words = learn_function_words((s.split(": ", 1)[1], t) for s, t in pairs)
-            (out / DELEX_FILE).write_text(json.dumps({"function_words": sorted(function_words)}, indent=0))
-            pairs = _delex_pairs(pairs, function_words)
+            (out / DELEX_FILE).write_text(json.dumps({"function_words": sorted(function_words), "keep_articles": config.keep_articles}, indent=0))
+            pairs = _delex_pairs(pairs, function_words, config.keep_articles)
             counts["delexicalised_templates"] = len(set(pairs))
-        tokenizer = _train_tokenizer((t for p in pairs for t in p), config.vocab_size, out / "tokenizer")
+        added: list[str] = []
+        if config.delex and config.placeholder_tokens:
+            from logic.translate.delex import placeholder_tokens
+
+            added = placeholder_tokens()
+        tokenizer = _train_tokenizer((t for p in pairs for t in p), config.vocab_size, out / "tokenizer", added)
         meta = {"settings": settings, "counts": counts, "train_seconds": 0.0, "steps": 0}
         meta_path.write_text(json.dumps(meta, indent=1))
 
@@ -434,11 +461,14 @@ class Seq2SeqTranslator:
         self.torch = torch
         self.unify = unify
         self.function_words: frozenset[str] | None = None
+        self.keep_articles = False
         delex_file = Path(path).expanduser() / DELEX_FILE
         if delex_file.is_file():
             try:
-                self.function_words = frozenset(json.loads(delex_file.read_text())["function_words"])
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+                delex = json.loads(delex_file.read_text())
+                self.function_words = frozenset(delex["function_words"])
+                self.keep_articles = bool(delex.get("keep_articles", False))  # older models left "the" out
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ModelError(f"cannot read {delex_file}: {exc}") from None
         self.prefix = PREFIX.get(dataset, "folio: ")
         self.samples = samples
@@ -462,7 +492,7 @@ class Seq2SeqTranslator:
                 sources.append(s)
                 words.append([])
             else:
-                d, w = delexicalise_source(s, self.function_words)
+                d, w = delexicalise_source(s, self.function_words, self.keep_articles)
                 sources.append(d)
                 words.append(w)
         enc = self.tokenizer([self.prefix + s for s in sources], return_tensors="pt", padding=True)

@@ -70,6 +70,8 @@ def _register_train(commands) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-delex", action="store_true", help="train on the sentences as written (no content-word placeholders)")
+    p.add_argument("--drop-articles", action="store_true", help="delexicalised source without \"the\" (the models trained before it was kept)")
+    p.add_argument("--augment", type=int, default=1, help="fresh-vocabulary copies of each ProofWriter/NLSat training story (0: none; default 1)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -89,6 +91,8 @@ def _run_train(args: argparse.Namespace) -> int:
             raise LogicError(f"--{name} must be a positive finite number, got {value}")
     if args.minutes is not None and (not math.isfinite(args.minutes) or args.minutes <= 0):
         raise LogicError(f"--minutes must be a positive finite number, got {args.minutes}")
+    if args.augment < 0:
+        raise LogicError(f"--augment must be >= 0, got {args.augment}")
     for name in ("batch_size", "d_model", "layers", "vocab_size"):
         if getattr(args, name) < 1:
             raise LogicError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
@@ -110,6 +114,8 @@ def _run_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         threads=args.threads,
         delex=not args.no_delex,
+        keep_articles=not args.drop_articles,
+        augment=args.augment,
     )
     report = train_translator(config, progress=None if args.no_progress else (lambda msg: print(msg, file=sys.stderr, flush=True)))
     state = "finished" if report.finished else "stopped early (rerun the same command to continue)"

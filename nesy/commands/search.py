@@ -93,6 +93,7 @@ def _search_arguments(e, default_out: str) -> None:
     e.add_argument("--retries", type=int, default=2, help="times a theorem is retried after its actor dies")
     e.add_argument("--limit", type=int, default=None, help="only the first N theorems (miniF2F: sorted by name; library: in the dataset's order)")
     e.add_argument("--names", default=None, help="only these theorems (comma-separated)")
+    e.add_argument("--sample", type=int, default=None, metavar="N", help="a fixed random sample of N theorems (drawn with --seed, kept in the dataset's order; before --limit)")
     e.add_argument("--out", type=Path, default=Path(default_out), help="output directory (one subdirectory per generator)")
     e.add_argument("--fresh", action="store_true", help="discard earlier results instead of resuming")
     e.add_argument("--no-check", action="store_true", help="skip the kernel check (proofs then are not counted as verified)")
@@ -170,6 +171,8 @@ def _check_search_args(args: argparse.Namespace) -> None:
         raise UsageError("--warm-budget must be at least 0 MiB")
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be at least 1")
+    if args.sample is not None and args.sample < 1:
+        raise UsageError("--sample must be at least 1")
 
 
 def _select(problems: list, args: argparse.Namespace, where: str) -> list:
@@ -181,6 +184,11 @@ def _select(problems: list, args: argparse.Namespace, where: str) -> list:
         if unknown:
             raise UsageError(f"--names: not in {where}: {', '.join(unknown[:10])}")
         problems = [p for p in problems if p.name in set(wanted)]
+    if args.sample is not None and args.sample < len(problems):
+        import random
+
+        keep = set(random.Random(args.seed).sample(range(len(problems)), args.sample))
+        problems = [p for i, p in enumerate(problems) if i in keep]
     if args.limit is not None:
         problems = problems[: args.limit]
     return problems

@@ -115,3 +115,29 @@ def test_garbage_from_a_generator_is_an_error_row_not_a_crash():
     (problem,) = load_minif2f(builtin_problems(), "valid")[:1]
     row = ProofWorker(ProofJobConfig(), generator=Garbage()).run(Task(problem.name, problem))
     assert row["status"] == "error" and "generator failed" in row["message"] and "expected a list" in row["message"]
+
+
+def test_sample_is_a_fixed_seeded_subset_in_the_dataset_order():
+    import argparse
+
+    from nesy.commands.search import _select
+    from nesy.errors import UsageError
+
+    class P:
+        def __init__(self, name):
+            self.name = name
+
+    problems = [P(f"t{i:03d}") for i in range(100)]
+
+    def pick(**kw):
+        args = argparse.Namespace(**({"names": None, "limit": None, "sample": None, "seed": 0} | kw))
+        return [p.name for p in _select(problems, args, "the split")]
+
+    a = pick(sample=30)
+    assert len(a) == 30 == len(set(a)) and a == sorted(a)  # dataset order kept
+    assert a == pick(sample=30) and a != pick(sample=30, seed=1)  # fixed by the seed
+    assert a != [p.name for p in problems[:30]]  # a sample, not the head of the list
+    assert pick(sample=30, limit=5) == a[:5]
+    assert pick(sample=500) == [p.name for p in problems]
+    with pytest.raises(UsageError, match="--names"):
+        pick(names="nope")
