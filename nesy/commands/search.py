@@ -80,10 +80,10 @@ def register(commands) -> None:
     t.add_argument("--threads", type=int, default=1, help="--data: torch threads")
     t.add_argument("--lemmas", type=int, default=None, help="synthetic lemmas to trace (default 200; not with --data)")
     t.add_argument("--builtin", action="store_true", help="also trace nesy's built-in problem set (not with --data)")
-    t.add_argument("--steps", type=int, default=None, help="training steps (default 300; with --data 3000)")
-    t.add_argument("--layers", type=int, default=None, help="GPT-2 layers (default 2; with --data 4)")
+    t.add_argument("--steps", type=int, default=None, help="training steps (default 300; with --data 1500)")
+    t.add_argument("--layers", type=int, default=None, help="GPT-2 layers (default 2; with --data 3)")
     t.add_argument("--heads", type=int, default=4)
-    t.add_argument("--dim", type=int, default=None, help="GPT-2 width (default 64; with --data 256)")
+    t.add_argument("--dim", type=int, default=None, help="GPT-2 width (default 64; with --data 192)")
     t.add_argument("--vocab", type=int, default=None, help="BPE vocabulary (default 800; with --data 4000)")
     t.add_argument("--positions", type=int, default=512, help="GPT-2 context length in tokens")
     t.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-3; with --data 1e-3)")
@@ -147,12 +147,16 @@ def _run_train_traced(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nesy.errors import UsageError
-    from provers.generators.traced_training import TracedTrainConfig, default_traced_model_dir, train_traced
+    from provers.generators.traced_training import (
+        TracedTrainConfig,
+        default_traced_model_dir,
+        train_traced,
+    )
 
     if args.lemmas is not None or args.builtin:
         raise UsageError("--lemmas and --builtin trace synthetic lemmas; with --data the pairs come from the traced dataset")
     defaults = TracedTrainConfig(data=args.data, out=Path("."))
-    pick = lambda value, default: default if value is None else value  # noqa: E731
+    pick = lambda value, default: default if value is None else value
     config = TracedTrainConfig(
         data=args.data, out=args.out or default_traced_model_dir(), split=args.split, retrieval=not args.no_retrieval,
         retriever=args.retriever, num_premises=args.premises, premise_drop=args.premise_drop, pairs=args.pairs,
@@ -166,9 +170,10 @@ def _run_train_traced(args: argparse.Namespace) -> int:
     bars: dict[str, tqdm] = {}
 
     def on_retrieval(done: int, total: int) -> None:
-        bar = bars.setdefault("retrieval", tqdm(total=total, desc="retrieval", unit="state", file=sys.stderr))
-        bar.n = done
-        bar.refresh()
+        bar = bars.get("retrieval")
+        if bar is None:
+            bar = bars["retrieval"] = tqdm(total=total, desc="retrieval", unit="state", file=sys.stderr)
+        bar.update(done - bar.n)
 
     def on_step(step: int, total: int, loss: float) -> None:
         bar = bars.get("training")
@@ -222,8 +227,8 @@ def _run_train_synthetic(args: argparse.Namespace) -> int:
     else:
         theorems = synthetic_lemmas(args.lemmas, seed=args.seed)
         if args.builtin:
-            from provers.evaluation.data import builtin_problems
             from provers.coq.files import load_problem_set
+            from provers.evaluation.data import builtin_problems
 
             theorems += [p.theorem for p in load_problem_set(builtin_problems()) if p.theorem is not None]
         bar = tqdm(total=len(theorems), desc="tracing", unit="lemma", file=sys.stderr)
@@ -231,7 +236,7 @@ def _run_train_synthetic(args: argparse.Namespace) -> int:
         bar.close()
         write_pairs(pairs, Path(out).expanduser() / "pairs.jsonl")
     d = TrainConfig()
-    pick = lambda value, default: default if value is None else value  # noqa: E731
+    pick = lambda value, default: default if value is None else value
     config = TrainConfig(steps=args.steps, n_layer=pick(args.layers, d.n_layer), n_head=args.heads, n_embd=pick(args.dim, d.n_embd),
                          vocab_size=pick(args.vocab, d.vocab_size), n_positions=args.positions, lr=pick(args.lr, d.lr), seed=args.seed,
                          batch_size=pick(args.batch, d.batch_size), max_input_chars=pick(args.max_input_chars, d.max_input_chars))

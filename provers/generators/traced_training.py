@@ -76,7 +76,11 @@ from provers.errors import InputError
 from provers.generators.hf import CAUSAL_PROMPT, PROMPT_FILE, import_transformers
 from provers.generators.place import Place
 from provers.generators.reprover_input import FORMAT as REPROVER_FORMAT
-from provers.generators.reprover_input import model_text, premise_name_at, serialize_premise
+from provers.generators.reprover_input import (
+    model_text,
+    premise_name_at,
+    serialize_premise,
+)
 
 STATE_FILE = "train_state.pt"
 REPORT_FILE = "training.json"
@@ -97,7 +101,9 @@ def default_traced_model_dir(name: str = "tactic-traced") -> Path:
 
 @dataclass(frozen=True)
 class TracedTrainConfig:
-    """One training run. Model size and schedule defaults fit about an hour on 2 CPU cores."""
+    """One training run. The default model (3 layers, width 192: 2.1M parameters with a 4,000-token
+    vocabulary) takes about 2.2 s per step of 16 examples on one loaded CPU thread here (measured
+    on the stdlib slice's inputs, mean 245 tokens), so the default 1,500 steps take about an hour."""
 
     data: Path
     out: Path
@@ -111,13 +117,13 @@ class TracedTrainConfig:
     drop_overlap: bool = False
     init: Path | None = None  # a pretrained causal LM directory to fine-tune
     vocab_size: int = 4000
-    n_layer: int = 4
+    n_layer: int = 3
     n_head: int = 4
-    n_embd: int = 256
+    n_embd: int = 192
     n_positions: int = 512
     max_new_tokens: int = 64  # room left after the input for the tactic (and at proving time)
     max_input_chars: int = 2000  # a state is cut here (as the hf: generator cuts it)
-    steps: int = 3000
+    steps: int = 1500
     minutes: float | None = None
     batch_size: int = 16
     lr: float = 1e-3

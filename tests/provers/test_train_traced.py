@@ -22,7 +22,7 @@ from tests.provers.test_retrieval_generators import GOAL, _premise, _tactic, _th
 
 pytest.importorskip("transformers")
 
-from provers.generators.traced_training import (  # noqa: E402
+from provers.generators.traced_training import (
     OverlapError,
     TracedTrainConfig,
     TrainingInputError,
@@ -69,8 +69,8 @@ def build_library(root: Path, *, val_twin: str | None = None, val_name: str = "M
     return root
 
 
-TINY = dict(vocab_size=300, n_layer=1, n_head=2, n_embd=32, n_positions=256, max_new_tokens=32, batch_size=4, steps=6,
-            checkpoint_every=2, top_k=4, lr=5e-3, warmup=2, threads=1)
+TINY = {"vocab_size": 300, "n_layer": 1, "n_head": 2, "n_embd": 32, "n_positions": 256, "max_new_tokens": 32, "batch_size": 4,
+        "steps": 6, "checkpoint_every": 2, "top_k": 4, "lr": 5e-3, "warmup": 2, "threads": 1}
 
 
 @pytest.fixture
@@ -122,7 +122,11 @@ def test_a_training_theorem_stated_like_an_evaluation_theorem_stops_unless_dropp
 def test_the_training_text_is_what_the_hf_generator_reads_at_the_same_place(library, tmp_path):
     from provers.generators.base import GeneratorConfig
     from provers.generators.hf import HFGenerator
-    from provers.generators.traced_training import PremiseSource, problem_at, training_input
+    from provers.generators.traced_training import (
+        PremiseSource,
+        problem_at,
+        training_input,
+    )
     from retrieval.dataset import open_dataset
 
     out = tmp_path / "model"
@@ -161,7 +165,11 @@ def test_without_retrieval_the_model_reads_the_state_alone_and_claims_no_premise
 
 
 def test_a_retrieval_model_needs_its_premises_when_proving(library, tmp_path):
-    from provers.generators import GeneratorConfig, GeneratorConfigError, build_generator
+    from provers.generators import (
+        GeneratorConfig,
+        GeneratorConfigError,
+        build_generator,
+    )
 
     out = tmp_path / "model"
     train_traced(_config(library, out, val_limit=0))
@@ -300,7 +308,7 @@ def _cli(*args: str) -> tuple[int, str]:
     import sys
 
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run([sys.executable, "-m", "nesy", "train", "tactics", *args], cwd=root, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "nesy", "train", "tactics", *args], check=False, cwd=root, capture_output=True, text=True,
                           env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}, timeout=300)
     return proc.returncode, proc.stdout + proc.stderr
 
