@@ -119,7 +119,8 @@ def test_a_training_theorem_stated_like_an_evaluation_theorem_stops_unless_dropp
 # ------------------------------------------------------- training text == proving text
 
 
-def test_the_training_text_is_what_the_hf_generator_reads_at_the_same_place(library, tmp_path):
+@pytest.mark.parametrize("retriever", ["bm25", "dense"])
+def test_the_training_text_is_what_the_hf_generator_reads_at_the_same_place(library, tmp_path, retriever):
     from provers.generators.base import GeneratorConfig
     from provers.generators.hf import HFGenerator
     from provers.generators.traced_training import (
@@ -129,13 +130,16 @@ def test_the_training_text_is_what_the_hf_generator_reads_at_the_same_place(libr
     )
     from retrieval.dataset import open_dataset
 
+    if retriever == "dense":
+        pytest.importorskip("faiss", reason="needs the ml extra: pip install 'nesy[ml]'")
     out = tmp_path / "model"
-    report = train_traced(_config(library, out, val_limit=0))
+    report = train_traced(_config(library, out, val_limit=0, retriever=retriever))
     assert report.finished
     settings = json.loads((out / "nesy_generator.json").read_text())
     assert settings["input"] == "reprover-v1" and settings["premises"] == 8 and settings["max_input_tokens"] == 256 - 32
-    gen = HFGenerator(str(out), GeneratorConfig(spec=f"hf:{out}", max_new_tokens=32), premises=str(library))
-    source = PremiseSource(library.resolve(), "random", "bm25", 8, {"Main.val_thm", "Main.target"})
+    assert settings["retriever"] == retriever
+    gen = HFGenerator(str(out), GeneratorConfig(spec=f"hf:{out}", max_new_tokens=32, retriever=retriever), premises=str(library))
+    source = PremiseSource(library.resolve(), "random", retriever, 8, {"Main.val_thm", "Main.target"})
     test_theorem = open_dataset(library).read_part("random", "test")[0]
     place = place_of_traced(test_theorem)
     checked = 0
