@@ -10,6 +10,7 @@ steps, so every test runs in seconds.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from dataclasses import replace
@@ -313,7 +314,7 @@ def _cli(*args: str) -> tuple[int, str]:
 
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run([sys.executable, "-m", "nesy", "train", "tactics", *args], check=False, cwd=root, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}, timeout=300)
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "NESY_CACHE": os.environ["NESY_CACHE"]}, timeout=300)
     return proc.returncode, proc.stdout + proc.stderr
 
 
