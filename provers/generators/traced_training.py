@@ -29,6 +29,13 @@ no place: their premises come from the whole corpus less the split's val/test th
 retrieval (``retrieval=False``, the ablation) the input is the bare-state prompt of ``hf:`` and
 ``nesy_generator.json`` declares no premises.
 
+Long states. A state longer than ``max_input_chars`` (2,000: 8,295 of the 72,725 states of the
+stdlib's ``random`` train + val parts) keeps its *end*, where Coq prints the goal
+(:func:`~provers.generators.reprover_input.cut_state`, declared ``"state_cut": "tail"`` so that
+``hf:`` cuts alike; older models without the key keep the start, as before). An input still longer
+than the model's positions less ``max_new_tokens`` keeps its last tokens, in training
+(:func:`provers.generators.training.causal_example`) as when proving.
+
 Retrieval for tens of thousands of pairs: one query per distinct ``(state, file, position)``,
 batched through the retriever, the answers (corpus indices) cached on disk under
 ``~/.cache/nesy/tactic-retrieval/`` keyed by the corpus file, split, retriever and n, so reruns,
@@ -77,6 +84,7 @@ from provers.generators.hf import CAUSAL_PROMPT, PROMPT_FILE, import_transformer
 from provers.generators.place import Place
 from provers.generators.reprover_input import FORMAT as REPROVER_FORMAT
 from provers.generators.reprover_input import (
+    cut_state,
     model_text,
     premise_name_at,
     serialize_premise,
@@ -350,14 +358,20 @@ class PremiseSource:
         return out
 
 
+STATE_CUT = "tail"  # a state longer than max_input_chars keeps its end, the goal (reprover_input.cut_state)
+
+
 def training_input(tokenizer, state: str, premise_texts: Sequence[str] | None, *, max_input_chars: int, max_input_tokens: int,
-                   drop: float = 0.0, rng: random.Random | None = None, piece_tokens: Callable[[str], int] | None = None) -> str:
+                   drop: float = 0.0, rng: random.Random | None = None, piece_tokens: Callable[[str], int] | None = None,
+                   state_cut: str = STATE_CUT) -> str:
     """The text the model reads for ``state``: with ``premise_texts`` (None: no retrieval)
     ReProver's input within ``max_input_tokens``, exactly as ``hf:DIR,premises=...`` builds it
-    (:class:`provers.generators.hf._Retrieval`); else the bare-state prompt."""
+    (:class:`provers.generators.hf._Retrieval`); else the bare-state prompt. Either way the state
+    is cut to ``max_input_chars`` as ``hf:`` cuts it for a model declaring ``state_cut``."""
+    shown = cut_state(state, max_input_chars, state_cut)
     if premise_texts is None:
-        return CAUSAL_PROMPT.format(state=state[:max_input_chars])
-    return model_text(CAUSAL_PROMPT, state[:max_input_chars], premise_texts, max_input_tokens,
+        return CAUSAL_PROMPT.format(state=shown)
+    return model_text(CAUSAL_PROMPT, shown, premise_texts, max_input_tokens,
                       tokens=lambda text: len(tokenizer(text)["input_ids"]),
                       piece_tokens=piece_tokens or (lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])),
                       drop=drop, rng=rng)
@@ -539,7 +553,7 @@ def train_traced(config: TracedTrainConfig, *, progress: Callable[[str], None] |
         for i in sample[:TOKENIZER_SAMPLE]:
             p = pairs[i]
             prem = "".join(t + "\n\n" for t in source.texts(p.state, p.place)) if source else ""
-            texts.append(CAUSAL_PROMPT.format(state=prem + p.state[: config.max_input_chars]) + p.tactic)
+            texts.append(CAUSAL_PROMPT.format(state=prem + cut_state(p.state, config.max_input_chars, STATE_CUT)) + p.tactic)
         tok = train_bpe_tokenizer(texts, config.vocab_size)
         model = None
     if model is None:
@@ -591,12 +605,12 @@ def train_traced(config: TracedTrainConfig, *, progress: Callable[[str], None] |
             text = training_input(tok, p.state, texts, max_input_chars=config.max_input_chars, max_input_tokens=max_input_tokens,
                                   drop=config.premise_drop if source else 0.0, rng=random.Random(f"{config.seed}|{s}|{j}"),
                                   piece_tokens=piece_tokens)
-            ids, labels, was_cut = causal_example(tok, text, p.tactic, n_positions, keep_end=True)
+            ids, labels, was_cut = causal_example(tok, text, p.tactic, n_positions, max_prompt=max_input_tokens)
             examples.append((ids, labels))
             cut += was_cut
         return collate(torch, examples, tok.pad_token_id), cut
 
-    generator_settings = {"prompt": CAUSAL_PROMPT, "stop": "\n", "max_input_chars": config.max_input_chars}
+    generator_settings = {"prompt": CAUSAL_PROMPT, "stop": "\n", "max_input_chars": config.max_input_chars, "state_cut": STATE_CUT}
     if source:
         generator_settings.update({"input": REPROVER_FORMAT, "premises": config.num_premises, "max_input_tokens": max_input_tokens,
                                    "retriever": config.retriever})

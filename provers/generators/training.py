@@ -287,20 +287,20 @@ def gpt2_from_config(tok, *, n_layer: int, n_head: int, n_embd: int, n_positions
     return transformers.GPT2LMHeadModel(model_config)
 
 
-def causal_example(tok, prompt_text: str, tactic: str, n_positions: int, *, keep_end: bool = False) -> tuple[list[int], list[int], bool]:
+def causal_example(tok, prompt_text: str, tactic: str, n_positions: int, *, max_prompt: int | None = None) -> tuple[list[int], list[int], bool]:
     """``(input ids, labels, cut)`` for one example: the prompt as the model reads it when proving
     (``tok(prompt_text)``, special tokens and all), then the tactic and end-of-sequence, the loss
     on the tactic only (labels -100 on the prompt).
 
-    Longer than ``n_positions``: cut at the end, or with ``keep_end`` at the prompt's start (the
-    state's end, the prompt's tail and the whole tactic kept). ``cut`` says whether it was cut.
+    ``max_prompt``: a longer prompt keeps its last ``max_prompt`` tokens (the end of the state and
+    the prompt's tail), as the ``hf:`` generator cuts an over-long input of a causal model. The
+    whole is then cut at ``n_positions``. ``cut`` says whether anything was cut.
     """
     prompt = tok(prompt_text)["input_ids"]
     target = tok(tactic, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
     cut = len(prompt) + len(target) > n_positions
-    if cut and keep_end:
-        target = target[: n_positions // 2]
-        prompt = prompt[len(prompt) + len(target) - n_positions:]
+    if max_prompt is not None and len(prompt) > max_prompt:
+        prompt, cut = prompt[len(prompt) - max_prompt:], True
     ids = (prompt + target)[:n_positions]
     labels = ([-100] * len(prompt) + target)[:n_positions]
     return ids, labels, cut

@@ -184,6 +184,49 @@ def test_a_retrieval_model_needs_its_premises_when_proving(library, tmp_path):
     assert gen.retrieval.n == 8
 
 
+def test_a_long_state_is_cut_alike_in_training_and_proving_and_keeps_its_goal(library, tmp_path):
+    from provers.generators import GeneratorConfig, build_generator
+    from provers.generators.hf import CAUSAL_PROMPT
+    from provers.generators.training import causal_example
+    from provers.protocol import TacticState
+
+    out = tmp_path / "bare"
+    train_traced(_config(library, out, retrieval=False, val_limit=0))
+    gen = build_generator(GeneratorConfig(spec=f"hf:{out}", max_new_tokens=32))
+    long_state = "".join(f"x{i} : nat\n" for i in range(120)) + "============================\nx0 = x0"
+    assert len(long_state) < 2000  # not cut in characters (hf: keeps a state's first 2000)
+    text = gen.model_input(long_state)
+    assert len(gen.tokenizer(text)["input_ids"]) > 256  # longer than the model's positions
+    seen = []
+    real = gen.model.generate
+
+    def generate(**kwargs):
+        seen.append(kwargs["input_ids"][0].tolist())
+        return real(**kwargs)
+
+    gen.model.generate = generate
+    assert gen.generate(TacticState(long_state, 0), 2)  # no IndexError past the position table
+    ids, labels, cut = causal_example(gen.tokenizer, CAUSAL_PROMPT.format(state=long_state), "reflexivity.", 256, max_prompt=256 - 32)
+    prompt = [t for t, y in zip(ids, labels) if y == -100]
+    assert cut and seen[0] == prompt and len(prompt) == 224
+    assert gen.tokenizer.decode(prompt).endswith("x0 = x0\n[PROOFSTEP]\n")
+
+    # longer than max_input_chars: the trained model's state keeps its end, the goal, in both
+    from provers.generators.traced_training import training_input
+
+    huge = "".join(f"h{i} : nat\n" for i in range(400)) + "============================\nh0 = h0"
+    assert len(huge) > 2000 and json.loads((out / "nesy_generator.json").read_text())["state_cut"] == "tail"
+    shown = gen.model_input(huge)
+    assert shown == training_input(gen.tokenizer, huge, None, max_input_chars=2000, max_input_tokens=224)
+    assert shown.endswith("h0 = h0\n[PROOFSTEP]\n") and "h0 : nat" not in shown
+    # a model that declares nothing (trained before state_cut existed) keeps the start, as before
+    settings = json.loads((out / "nesy_generator.json").read_text())
+    del settings["state_cut"]
+    (out / "nesy_generator.json").write_text(json.dumps(settings))
+    old = build_generator(GeneratorConfig(spec=f"hf:{out}", max_new_tokens=32))
+    assert old.model_input(huge) == CAUSAL_PROMPT.format(state=huge[:2000])
+
+
 # ----------------------------------------------------------------- reproducible, resumable
 
 
