@@ -80,7 +80,7 @@ def register(commands) -> None:
     t.add_argument("--threads", type=int, default=1, help="--data: torch threads")
     t.add_argument("--lemmas", type=int, default=None, help="synthetic lemmas to trace (default 200; not with --data)")
     t.add_argument("--builtin", action="store_true", help="also trace nesy's built-in problem set (not with --data)")
-    t.add_argument("--steps", type=int, default=None, help="training steps (default 300; with --data 1500)")
+    t.add_argument("--steps", type=int, default=None, help="training steps (default 300; with --data 1200)")
     t.add_argument("--layers", type=int, default=None, help="GPT-2 layers (default 2; with --data 3)")
     t.add_argument("--heads", type=int, default=4)
     t.add_argument("--dim", type=int, default=None, help="GPT-2 width (default 64; with --data 192)")

@@ -109,9 +109,10 @@ def default_traced_model_dir(name: str = "tactic-traced") -> Path:
 
 @dataclass(frozen=True)
 class TracedTrainConfig:
-    """One training run. The default model (3 layers, width 192: 2.1M parameters with a 4,000-token
-    vocabulary) takes about 2.2 s per step of 16 examples on one loaded CPU thread here (measured
-    on the stdlib slice's inputs, mean 245 tokens), so the default 1,500 steps take about an hour."""
+    """One training run. The default model (3 layers, width 192, about 1.9M parameters with the
+    4,000-token vocabulary) trains at about 3 s per step of 16 examples on one loaded CPU thread
+    (``benchmarks/tactic_train_step.py`` on the stdlib slice), so the default 1,200 steps take
+    about an hour."""
 
     data: Path
     out: Path
@@ -131,7 +132,7 @@ class TracedTrainConfig:
     n_positions: int = 512
     max_new_tokens: int = 64  # room left after the input for the tactic (and at proving time)
     max_input_chars: int = 2000  # a state is cut here (as the hf: generator cuts it)
-    steps: int = 1500
+    steps: int = 1200
     minutes: float | None = None
     batch_size: int = 16
     lr: float = 1e-3
