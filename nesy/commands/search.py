@@ -49,25 +49,49 @@ def register(commands) -> None:
 
     t = commands.add(
         "train tactics",
-        help="train a small tactic model on Coq traces of synthetic lemmas (for tests and baselines)",
+        help="train a tactic model: on a traced library's training split (--data), or on Coq traces of synthetic lemmas",
         run=_run_train_tactics,
         description=(
-            "Generate true Coq lemmas from templates, trace intros/split/closing steps with Coq, and train a "
-            "tiny GPT-2 (byte-level BPE tokenizer trained here too) on (state -> tactic) pairs. The model is "
-            "saved with save_pretrained and loads with --generator hf:DIR."
+            "With --data TRACED: train a causal LM (a GPT-2 from a config with a BPE tokenizer trained on the data, or "
+            "--init PATH to fine-tune a checkpoint) on every (state, tactic) of the split's training part, each state "
+            "preceded by the top --premises premises accessible at its theorem (ReProver's input; --no-retrieval: the "
+            "state alone), optionally mixed with synthesized pairs (--pairs FILE --pairs-ratio R). Training theorems "
+            "that are val/test theorems (by name or statement) stop it before training. Resumes from its last "
+            "checkpoint; reports top-1/top-k tactic accuracy on the validation part. Without --data: generate true Coq "
+            "lemmas from templates, trace intros/split/closing steps, and train a tiny GPT-2 on them. Either way the "
+            "model is saved with save_pretrained and loads with --generator hf:DIR (hf:DIR,premises=TRACED with retrieval)."
         ),
     )
-    t.add_argument("--out", type=Path, default=None, help="model directory (default: ~/.cache/nesy/models/tactic-gpt-tiny)")
-    t.add_argument("--lemmas", type=int, default=200, help="synthetic lemmas to trace")
-    t.add_argument("--builtin", action="store_true", help="also trace nesy's built-in problem set")
-    t.add_argument("--steps", type=int, default=300)
-    t.add_argument("--layers", type=int, default=2)
-    t.add_argument("--dim", type=int, default=64)
+    t.add_argument("--data", type=Path, default=None, help="a traced dataset (nesy trace --out): train on its --split's training part")
+    t.add_argument("--out", type=Path, default=None, help="model directory (default: ~/.cache/nesy/models/tactic-traced with --data, else tactic-gpt-tiny)")
+    t.add_argument("--split", default="random", choices=("random", "novel_premises"), help="--data: the split whose train part is trained on and whose val part is reported")
+    t.add_argument("--no-retrieval", action="store_true", help="--data: train on the state alone (the ablation; the model then reads no premises)")
+    t.add_argument("--retriever", default="bm25", choices=("bm25", "dense"), help="--data: how premises are retrieved (use the same with hf:DIR,premises= when proving)")
+    t.add_argument("--premises", type=int, default=8, metavar="N", help="--data: premises retrieved per state (those that fit the input are kept)")
+    t.add_argument("--premise-drop", type=float, default=0.5, metavar="P", help="--data: leave each premise out with probability P while training (ReProver's p_drop)")
+    t.add_argument("--pairs", type=Path, default=None, help="(state, tactic) JSONL (nesy synth alchemy's pairs.jsonl): with --data, synthesized pairs mixed in; without, trained on instead of tracing lemmas")
+    t.add_argument("--pairs-ratio", type=float, default=None, metavar="R", help="--data --pairs: R synthesized pairs per traced pair (default: all of the file)")
+    t.add_argument("--drop-overlap", action="store_true", help="--data: leave out training theorems whose statement is a val/test theorem's (instead of stopping)")
+    t.add_argument("--init", type=Path, default=None, help="--data: fine-tune this causal LM directory (save_pretrained, with its tokenizer) instead of a GPT-2 from a config")
+    t.add_argument("--minutes", type=float, default=None, help="--data: stop after this much training (rerun the same command to continue)")
+    t.add_argument("--k", type=int, default=8, help="--data: tactics per validation state for the top-k accuracy (beam search)")
+    t.add_argument("--val-limit", type=int, default=300, help="--data: validation pairs in the accuracy report (a seeded sample; 0: no report)")
+    t.add_argument("--checkpoint-every", type=int, default=200, help="--data: steps between checkpoints")
+    t.add_argument("--threads", type=int, default=1, help="--data: torch threads")
+    t.add_argument("--lemmas", type=int, default=None, help="synthetic lemmas to trace (default 200; not with --data)")
+    t.add_argument("--builtin", action="store_true", help="also trace nesy's built-in problem set (not with --data)")
+    t.add_argument("--steps", type=int, default=None, help="training steps (default 300; with --data 1200)")
+    t.add_argument("--layers", type=int, default=None, help="GPT-2 layers (default 2; with --data 3)")
+    t.add_argument("--heads", type=int, default=4)
+    t.add_argument("--dim", type=int, default=None, help="GPT-2 width (default 64; with --data 192)")
+    t.add_argument("--vocab", type=int, default=None, help="BPE vocabulary (default 800; with --data 4000)")
+    t.add_argument("--positions", type=int, default=512, help="GPT-2 context length in tokens")
+    t.add_argument("--lr", type=float, default=None, help="learning rate (default 2e-3; with --data 1e-3)")
     t.add_argument("--workers", type=int, default=2, help="Coq processes tracing in parallel")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--batch", type=int, default=8)
-    t.add_argument("--max-input-chars", type=int, default=400, help="goal text kept per example (and at generation time)")
-    t.add_argument("--pairs", type=Path, default=None, help="reuse (state, tactic) pairs from this JSONL (as written to DIR/pairs.jsonl) instead of tracing")
+    t.add_argument("--batch", type=int, default=None, help="batch size (default 8; with --data 16)")
+    t.add_argument("--max-input-chars", type=int, default=None, help="goal text kept per example (and at generation time; default 400, with --data 2000)")
+    t.add_argument("--max-new-tokens", type=int, default=64, help="--data: tokens left for the tactic after the input (and at proving time)")
 
 
 def _search_arguments(e, default_out: str) -> None:
@@ -105,12 +129,96 @@ def _search_arguments(e, default_out: str) -> None:
     e.add_argument("--check-timeout", type=float, default=120.0, help="seconds per prover run of the kernel check")
 
 
+_TRACED_ONLY = ("no_retrieval", "drop_overlap", "init", "minutes", "pairs_ratio")
+
+
 def _run_train_tactics(args: argparse.Namespace) -> int:
+    from nesy.errors import UsageError
+
+    if args.data is not None:
+        return _run_train_traced(args)
+    given = [name for name in _TRACED_ONLY if getattr(args, name) not in (None, False)]
+    if given:
+        raise UsageError(f"--{given[0].replace('_', '-')} needs --data TRACED")
+    return _run_train_synthetic(args)
+
+
+def _run_train_traced(args: argparse.Namespace) -> int:
+    """``nesy train tactics --data TRACED``: provers.generators.traced_training with a progress bar."""
+    from tqdm import tqdm
+
+    from nesy.errors import UsageError
+    from provers.generators.traced_training import (
+        TracedTrainConfig,
+        default_traced_model_dir,
+        train_traced,
+    )
+
+    if args.lemmas is not None or args.builtin:
+        raise UsageError("--lemmas and --builtin trace synthetic lemmas; with --data the pairs come from the traced dataset")
+    defaults = TracedTrainConfig(data=args.data, out=Path("."))
+    pick = lambda value, default: default if value is None else value
+    config = TracedTrainConfig(
+        data=args.data, out=args.out or default_traced_model_dir(), split=args.split, retrieval=not args.no_retrieval,
+        retriever=args.retriever, num_premises=args.premises, premise_drop=args.premise_drop, pairs=args.pairs,
+        pairs_ratio=args.pairs_ratio, drop_overlap=args.drop_overlap, init=args.init,
+        vocab_size=pick(args.vocab, defaults.vocab_size), n_layer=pick(args.layers, defaults.n_layer), n_head=args.heads,
+        n_embd=pick(args.dim, defaults.n_embd), n_positions=args.positions, max_new_tokens=args.max_new_tokens,
+        max_input_chars=pick(args.max_input_chars, defaults.max_input_chars), steps=pick(args.steps, defaults.steps),
+        minutes=args.minutes, batch_size=pick(args.batch, defaults.batch_size), lr=pick(args.lr, defaults.lr), seed=args.seed,
+        checkpoint_every=args.checkpoint_every, top_k=args.k, val_limit=args.val_limit, threads=args.threads,
+    )
+    bars: dict[str, tqdm] = {}
+
+    def on_retrieval(done: int, total: int) -> None:
+        bar = bars.get("retrieval")
+        if bar is None:
+            bar = bars["retrieval"] = tqdm(total=total, desc="retrieval", unit="state", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        bar = bars.get("training")
+        if bar is None:
+            bar = bars["training"] = tqdm(total=total, initial=step - 1, desc="training", unit="step", file=sys.stderr)
+        bar.update(1)
+        if step % 10 == 0:
+            bar.set_postfix(loss=f"{loss:.3f}")
+
+    def progress(message: str) -> None:
+        print(f"nesy train tactics: {message}", file=sys.stderr)
+
+    try:
+        report = train_traced(config, progress=progress, on_step=on_step, on_retrieval=on_retrieval)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    c = report.counts
+    synthesized = f"{c['synthesized_pairs']} synthesized" + (f" of {c['synthesized_pairs_in_file']} in {config.pairs}" if config.pairs else "")
+    dropped = f", {c['overlap_dropped_theorems']} val/test twins dropped" if c["overlap_dropped_theorems"] else ""
+    print(f"trained on {c['pairs']} pairs ({c['traced_pairs']} traced from {c['train_theorems']} theorems of {config.split}/train, "
+          f"{synthesized}{dropped}): {report.parameters:,} parameters, step {report.steps}/{report.total_steps}, "
+          f"loss {report.final_loss:.3f}, {report.train_seconds:.0f}s training -> {report.out}")
+    if not report.finished:
+        print(f"stopped before the last step: rerun the same command to continue from step {report.steps}")
+        return 0
+    acc = report.accuracy
+    if acc.get("pairs"):
+        k = acc["k"]
+        print(f"validation ({config.split}/val, {acc['pairs']} pairs): top-1 {acc['top1']:.3f}, top-{k} {acc[f'top{k}']:.3f}")
+    spec = f"hf:{report.out}" + (f",premises={Path(config.data).expanduser()}" if config.retrieval else "")
+    print(f"use it with: nesy eval library --data {config.data} --split {config.split} --generator {spec}"
+          f"{' --retriever dense' if config.retrieval and config.retriever == 'dense' else ''}")
+    return 0
+
+
+def _run_train_synthetic(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from nesy.errors import UsageError
     from provers.generators.training import TrainConfig, collect_pairs, default_model_dir, read_pairs, synthetic_lemmas, train_tactic_model, write_pairs
 
+    args.lemmas = 200 if args.lemmas is None else args.lemmas
+    args.steps = 300 if args.steps is None else args.steps
     if args.lemmas < 1 or args.steps < 1:
         raise UsageError("--lemmas and --steps must be at least 1")
     out = args.out or default_model_dir()
@@ -120,15 +228,19 @@ def _run_train_tactics(args: argparse.Namespace) -> int:
     else:
         theorems = synthetic_lemmas(args.lemmas, seed=args.seed)
         if args.builtin:
-            from provers.evaluation.data import builtin_problems
             from provers.coq.files import load_problem_set
+            from provers.evaluation.data import builtin_problems
 
             theorems += [p.theorem for p in load_problem_set(builtin_problems()) if p.theorem is not None]
         bar = tqdm(total=len(theorems), desc="tracing", unit="lemma", file=sys.stderr)
         pairs = collect_pairs(theorems, workers=args.workers, on_progress=lambda n: bar.update(1))
         bar.close()
         write_pairs(pairs, Path(out).expanduser() / "pairs.jsonl")
-    config = TrainConfig(steps=args.steps, n_layer=args.layers, n_embd=args.dim, seed=args.seed, batch_size=args.batch, max_input_chars=args.max_input_chars)
+    d = TrainConfig()
+    pick = lambda value, default: default if value is None else value
+    config = TrainConfig(steps=args.steps, n_layer=pick(args.layers, d.n_layer), n_head=args.heads, n_embd=pick(args.dim, d.n_embd),
+                         vocab_size=pick(args.vocab, d.vocab_size), n_positions=args.positions, lr=pick(args.lr, d.lr), seed=args.seed,
+                         batch_size=pick(args.batch, d.batch_size), max_input_chars=pick(args.max_input_chars, d.max_input_chars))
     bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr)
 
     def on_step(step: int, loss: float) -> None:

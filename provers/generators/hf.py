@@ -7,7 +7,10 @@ a hub name and loads where the hub is reachable. A name that looks like a path (
 Prompt: the model directory may hold ``nesy_generator.json`` (written by
 :mod:`provers.generators.training`) with ``{"prompt": "...{state}...", "stop": "\\n"}``; without
 it, seq2seq models read the goal text alone (ReProver's format) and causal models read
-``"[GOAL]\\n{state}\\n[PROOFSTEP]\\n"``. The tactic is the generated text up to ``stop``.
+``"[GOAL]\\n{state}\\n[PROOFSTEP]\\n"``. The tactic is the generated text up to ``stop``. A causal
+model reads at most its positions less ``max_new_tokens``: a longer input (a state longer than
+that alone) keeps its last tokens, the goal and the prompt's tail, as ``nesy train tactics
+--data`` cuts its training examples (an uncut input would index past GPT-2's position table).
 
 Retrieval (``hf:PATH,premises=TRACED_DIR[,n=N]``): the model reads ReProver's input instead of
 the bare state: the top ``N`` premises that the retriever (``GeneratorConfig.retriever``,
@@ -38,6 +41,7 @@ from typing import Any
 from provers.errors import MissingDependencyError
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorConfigError, GeneratorError, TacticGenerator
 from provers.generators.reprover_input import FORMAT as REPROVER_FORMAT
+from provers.generators.reprover_input import STATE_CUTS, cut_state
 from provers.protocol import TacticState
 
 PROMPT_FILE = "nesy_generator.json"
@@ -45,7 +49,7 @@ CAUSAL_PROMPT = "[GOAL]\n{state}\n[PROOFSTEP]\n"
 SEQ2SEQ_PROMPT = "{state}"
 DEFAULT_PREMISES = 16  # premises retrieved per state; those that fit the input length are kept
 SPEC_OPTIONS = ("premises", "n")
-_SETTINGS = ("prompt", "stop", "max_input_chars", "input", "premises", "max_input_tokens")
+_SETTINGS = ("prompt", "stop", "max_input_chars", "input", "premises", "max_input_tokens", "state_cut")
 
 
 def parse_hf_arg(arg: str) -> tuple[str, dict[str, str]]:
@@ -116,10 +120,15 @@ class HFGenerator(TacticGenerator):
         self.prompt: str = settings["prompt"]
         self.stop: str = settings["stop"]
         self.max_input_chars = min(self.config.max_input_chars, int(settings.get("max_input_chars", self.config.max_input_chars)))
+        self.state_cut = settings.get("state_cut", "head")  # which end of a long state is kept (reprover_input.cut_state)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.name = f"hf:{Path(source).name if local else source}"
         self.deterministic = self.config.decoding == "beam"
+        positions = _position_limit(model_config)
+        # a causal model reads at most its positions less the tokens it generates: a longer input
+        # keeps its end (the goal, the prompt's tail), as the trainer cuts it (training.causal_example)
+        self.max_prompt_tokens = None if self.seq2seq or positions is None else max(1, positions - self.config.max_new_tokens)
         self._calls = 0
         self.retrieval: _Retrieval | None = None
         declared = int(settings.get("premises", 0) or 0)
@@ -143,13 +152,15 @@ class HFGenerator(TacticGenerator):
         """The text the model reads for ``state``: the prompt around the state (cut at
         ``max_input_chars``), or around ReProver's premises + state with a retriever."""
         if self.retrieval is None:
-            return self.prompt.format(state=state[: self.max_input_chars])
-        return self.retrieval.model_input(self.prompt, state, self.max_input_chars)
+            return self.prompt.format(state=cut_state(state, self.max_input_chars, self.state_cut))
+        return self.retrieval.model_input(self.prompt, cut_state(state, self.max_input_chars, self.state_cut), state)
 
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
         torch = self._torch
         text = self.model_input(state.pp)
         enc = self.tokenizer(text, return_tensors="pt").to(self.config.device)
+        if self.max_prompt_tokens is not None and enc["input_ids"].shape[1] > self.max_prompt_tokens:
+            enc = {key: value[:, -self.max_prompt_tokens:] for key, value in enc.items()}
         eos = self.tokenizer.eos_token_id
         kwargs: dict[str, Any] = dict(
             max_new_tokens=self.config.max_new_tokens,
@@ -255,11 +266,18 @@ class _Retrieval:
             out.append(serialize_premise(p.code, p.full_name, premise_name_at(p, self.place.file if self.place else None)))
         return out
 
-    def model_input(self, prompt: str, state: str, max_chars: int) -> str:
+    def model_input(self, prompt: str, shown: str, state: str) -> str:
+        """``shown`` (the state as cut for the model) after the premises retrieved for the whole ``state``."""
         from provers.generators.reprover_input import model_text
 
-        return model_text(prompt, state[:max_chars], self.premises(state), self.max_tokens,
+        return model_text(prompt, shown, self.premises(state), self.max_tokens,
                           tokens=lambda text: len(self.tokenizer(text)["input_ids"]), piece_tokens=self._piece_tokens)
+
+
+def _position_limit(model_config: Any) -> int | None:
+    """The positions a model has (GPT-2's ``n_positions``, ...), None when it does not say."""
+    limits = [v for a in ("n_positions", "max_position_embeddings", "n_ctx") if isinstance(v := getattr(model_config, a, None), int) and v > 0]
+    return min(limits) if limits else None
 
 
 def _max_input_tokens(model_config: Any, tokenizer: Any, seq2seq: bool, max_new_tokens: int, declared: str | None) -> int:
@@ -299,6 +317,8 @@ def _prompt_settings(directory: Path | None, seq2seq: bool) -> dict[str, str]:
         except json.JSONDecodeError as exc:
             raise GeneratorConfigError(f"{directory / PROMPT_FILE}: not valid JSON ({exc})") from exc
         settings.update({k: str(v) for k, v in data.items() if k in _SETTINGS})
+    if settings.get("state_cut", "head") not in STATE_CUTS:
+        raise GeneratorConfigError(f"{directory / PROMPT_FILE}: state_cut must be one of {', '.join(STATE_CUTS)}, not {settings['state_cut']!r}")
     if settings.get("input") not in (None, REPROVER_FORMAT):
         raise GeneratorConfigError(f"{directory / PROMPT_FILE}: unknown input format {settings['input']!r} (known: {REPROVER_FORMAT})")
     for key in ("premises", "max_input_tokens"):

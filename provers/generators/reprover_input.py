@@ -58,6 +58,21 @@ def utf8_length(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
+STATE_CUTS = ("head", "tail")
+
+
+def cut_state(state: str, max_chars: int, keep: str = "head") -> str:
+    """``state`` within ``max_chars`` characters: its first ones (``head``, what ``hf:`` always did
+    and still does for a model that says nothing) or its last ones (``tail``: the goal, which a
+    Coq state prints last, and the hypotheses nearest it; what ``nesy train tactics --data``
+    trains with and declares as ``"state_cut": "tail"``)."""
+    if keep not in STATE_CUTS:
+        raise ValueError(f"state cut must be one of {STATE_CUTS}, not {keep!r}")
+    if len(state) <= max_chars:
+        return state
+    return state[:max_chars] if keep == "head" else state[len(state) - max_chars:]
+
+
 def premise_name_at(premise, file: str | None) -> str:
     """The name a tactic proving a theorem of ``file`` uses for ``premise``: its full name, except
     for a premise of ``file`` itself, named relative to the file (``premises:`` names them so too)."""

@@ -251,57 +251,96 @@ def _example_text(state: str, max_chars: int) -> str:
     return CAUSAL_PROMPT.format(state=state[:max_chars])
 
 
+# Shared with the traced-data trainer (:mod:`provers.generators.traced_training`): one tokenizer
+# recipe, one model recipe, one way to lay out an example and a batch.
+
+
+def train_bpe_tokenizer(texts: list[str], vocab_size: int):
+    """A byte-level BPE tokenizer trained on ``texts`` (special tokens ``<pad>``, ``</s>``,
+    ``<unk>``; nothing added around an encoded text), as a transformers fast tokenizer."""
+    _, transformers = import_transformers()
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "</s>", "<unk>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    bpe.train_from_iterator(list(texts) + ["\n"], trainer)
+    return transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
+
+
+def gpt2_from_config(tok, *, n_layer: int, n_head: int, n_embd: int, n_positions: int):
+    """A freshly initialised GPT-2 sized as given, for the vocabulary of ``tok`` (call
+    ``torch.manual_seed`` first: the initial weights come from torch's generator)."""
+    _, transformers = import_transformers()
+    model_config = transformers.GPT2Config(
+        vocab_size=len(tok),
+        n_positions=n_positions,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=n_head,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
+    return transformers.GPT2LMHeadModel(model_config)
+
+
+def causal_example(tok, prompt_text: str, tactic: str, n_positions: int, *, max_prompt: int | None = None) -> tuple[list[int], list[int], bool]:
+    """``(input ids, labels, cut)`` for one example: the prompt as the model reads it when proving
+    (``tok(prompt_text)``, special tokens and all), then the tactic and end-of-sequence, the loss
+    on the tactic only (labels -100 on the prompt).
+
+    ``max_prompt``: a longer prompt keeps its last ``max_prompt`` tokens (the end of the state and
+    the prompt's tail), as the ``hf:`` generator cuts an over-long input of a causal model. The
+    whole is then cut at ``n_positions``. ``cut`` says whether anything was cut.
+    """
+    prompt = tok(prompt_text)["input_ids"]
+    target = tok(tactic, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+    cut = len(prompt) + len(target) > n_positions
+    if max_prompt is not None and len(prompt) > max_prompt:
+        prompt, cut = prompt[len(prompt) - max_prompt:], True
+    ids = (prompt + target)[:n_positions]
+    labels = ([-100] * len(prompt) + target)[:n_positions]
+    return ids, labels, cut
+
+
+def collate(torch, batch: list[tuple[list[int], list[int]]], pad_id: int):
+    """``(input_ids, attention_mask, labels)`` tensors for ``batch``, right-padded."""
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for i, (x, y) in enumerate(batch):
+        ids[i, : len(x)] = torch.tensor(x)
+        labels[i, : len(y)] = torch.tensor(y)
+        mask[i, : len(x)] = 1
+    return ids, mask, labels
+
+
 def train_tactic_model(pairs: list[Pair], out_dir: Path, config: TrainConfig = TrainConfig(), *, on_step: Callable[[int, float], None] | None = None) -> TrainReport:
     """Train tokenizer and model on ``pairs`` and save them to ``out_dir`` (see the module doc)."""
     from provers.errors import InputError
 
     if not pairs:
         raise InputError("no training pairs: nothing to train the tactic model on")
-    torch, transformers = import_transformers()
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    torch, _ = import_transformers()
 
     start = time.monotonic()
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
     texts = [_example_text(p.state, config.max_input_chars) + p.tactic for p in pairs]
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=config.vocab_size, special_tokens=["<pad>", "</s>", "<unk>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
-    bpe.train_from_iterator(texts + ["\n"], trainer)
-    tok = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="</s>", pad_token="<pad>", unk_token="<unk>")
-    model_config = transformers.GPT2Config(
-        vocab_size=len(tok),
-        n_positions=config.n_positions,
-        n_embd=config.n_embd,
-        n_layer=config.n_layer,
-        n_head=config.n_head,
-        bos_token_id=tok.eos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-    )
-    model = transformers.GPT2LMHeadModel(model_config)
-    examples = []
-    for p in pairs:
-        prompt = tok(_example_text(p.state, config.max_input_chars))["input_ids"]
-        target = tok(p.tactic)["input_ids"] + [tok.eos_token_id]
-        ids = (prompt + target)[: config.n_positions]
-        labels = ([-100] * len(prompt) + target)[: config.n_positions]
-        examples.append((ids, labels))
+    tok = train_bpe_tokenizer(texts, config.vocab_size)
+    model = gpt2_from_config(tok, n_layer=config.n_layer, n_head=config.n_head, n_embd=config.n_embd, n_positions=config.n_positions)
+    examples = [causal_example(tok, _example_text(p.state, config.max_input_chars), p.tactic, config.n_positions)[:2] for p in pairs]
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 50) * max(0.05, 1 - s / config.steps))
     model.train()
     loss_value = float("nan")
     for step in range(config.steps):
         batch = [examples[rng.randrange(len(examples))] for _ in range(config.batch_size)]
-        width = max(len(ids) for ids, _ in batch)
-        ids = torch.full((len(batch), width), tok.pad_token_id, dtype=torch.long)
-        labels = torch.full((len(batch), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for i, (x, y) in enumerate(batch):
-            ids[i, : len(x)] = torch.tensor(x)
-            labels[i, : len(y)] = torch.tensor(y)
-            mask[i, : len(x)] = 1
+        ids, mask, labels = collate(torch, batch, tok.pad_token_id)
         loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         opt.zero_grad()
         loss.backward()
