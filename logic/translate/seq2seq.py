@@ -220,6 +220,7 @@ class TrainConfig:
     keep_articles: bool = True  # delexicalised source keeps "the" (marks where a name starts)
     augment: int = 1  # fresh-vocabulary copies of each controlled-English training story (logic.translate.augment)
     placeholder_tokens: bool = True  # each placeholder spelling is one token (logic.translate.delex.placeholder_tokens)
+    arch: str = "bart"  # "bart" (absolute positions) or "t5" (the models trained before; see _build_model)
 
 
 @dataclass
@@ -284,10 +285,41 @@ def _delex_pairs(pairs: Sequence[tuple[str, str]], function_words: frozenset[str
     return out
 
 
+ARCHITECTURES = ("bart", "t5")
+
+
+def _build_model(config: TrainConfig, tokenizer):
+    """A seq2seq model from a config. ``bart`` (the default) has learned *absolute* position
+    embeddings; ``t5``'s only order signal is a relative-position bias, which a model this small
+    trained from scratch barely uses: it then reads a sentence almost as a bag of tokens and
+    cannot tell "The <0> <1> the <2> <3>." from "The <0> <1> <2> the <3>." (measured: the two
+    encodings differ by 5e-7 at the first token after 2.5 epochs)."""
+    from transformers import BartConfig, BartForConditionalGeneration, T5Config, T5ForConditionalGeneration
+
+    if config.arch == "t5":
+        return T5ForConditionalGeneration(T5Config(
+            vocab_size=len(tokenizer), d_model=config.d_model, d_kv=config.d_model // config.heads, d_ff=config.d_ff,
+            num_layers=config.layers, num_decoder_layers=config.layers, num_heads=config.heads, dropout_rate=0.1,
+            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
+            feed_forward_proj="gated-gelu", tie_word_embeddings=True,
+        ))
+    if config.arch == "bart":
+        return BartForConditionalGeneration(BartConfig(
+            vocab_size=len(tokenizer), d_model=config.d_model, encoder_layers=config.layers, decoder_layers=config.layers,
+            encoder_attention_heads=config.heads, decoder_attention_heads=config.heads,
+            encoder_ffn_dim=config.d_ff, decoder_ffn_dim=config.d_ff, dropout=0.1, attention_dropout=0.0,
+            max_position_embeddings=max(config.max_source_tokens, config.max_target_tokens) + 2,
+            pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, bos_token_id=tokenizer.eos_token_id,
+            decoder_start_token_id=tokenizer.eos_token_id, forced_bos_token_id=None, forced_eos_token_id=tokenizer.eos_token_id,
+            tie_word_embeddings=True, scale_embedding=True,
+        ))
+    raise LogicError(f"unknown translator architecture {config.arch!r} (choose from {', '.join(ARCHITECTURES)})")
+
+
 def train_translator(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainReport:
     """Train (or resume) a translator into ``config.out``; see the module docstring."""
     torch = _torch()
-    from transformers import PreTrainedTokenizerFast, T5Config, T5ForConditionalGeneration
+    from transformers import PreTrainedTokenizerFast
 
     out = config.out
     try:
@@ -340,13 +372,7 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
         meta_path.write_text(json.dumps(meta, indent=1))
 
     torch.manual_seed(config.seed)
-    model_config = T5Config(
-        vocab_size=len(tokenizer), d_model=config.d_model, d_kv=config.d_model // config.heads, d_ff=config.d_ff,
-        num_layers=config.layers, num_decoder_layers=config.layers, num_heads=config.heads, dropout_rate=0.1,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, decoder_start_token_id=tokenizer.pad_token_id,
-        feed_forward_proj="gated-gelu", tie_word_embeddings=True,
-    )
-    model = T5ForConditionalGeneration(model_config)
+    model = _build_model(config, tokenizer)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
     steps_per_epoch = math.ceil(len(pairs) / config.batch_size)
     total_steps = max(1, int(config.epochs * steps_per_epoch))

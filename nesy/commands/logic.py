@@ -71,6 +71,7 @@ def _register_train(commands) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     p.add_argument("--no-delex", action="store_true", help="train on the sentences as written (no content-word placeholders)")
     p.add_argument("--drop-articles", action="store_true", help="delexicalised source without \"the\" (the models trained before it was kept)")
+    p.add_argument("--arch", default="bart", choices=("bart", "t5"), help="model built from a config: bart (absolute positions; default) or t5 (the earlier models)")
     p.add_argument("--augment", type=int, default=1, help="fresh-vocabulary copies of each ProofWriter/NLSat training story (0: none; default 1)")
     p.add_argument("--no-progress", action="store_true")
 
@@ -116,6 +117,7 @@ def _run_train(args: argparse.Namespace) -> int:
         delex=not args.no_delex,
         keep_articles=not args.drop_articles,
         augment=args.augment,
+        arch=args.arch,
     )
     report = train_translator(config, progress=None if args.no_progress else (lambda msg: print(msg, file=sys.stderr, flush=True)))
     state = "finished" if report.finished else "stopped early (rerun the same command to continue)"

@@ -118,3 +118,22 @@ def test_each_placeholder_is_one_token_and_decodes_back(tmp_path: Path):
         pieces = tok.convert_ids_to_tokens(tok(text)["input_ids"])
         assert {p for p in pieces if "<" in p and p != "</s>"} <= set(added), pieces  # never split
         assert tok.decode(tok(text)["input_ids"], skip_special_tokens=True) == text
+
+
+def test_both_architectures_build_save_and_load_and_an_unknown_one_is_refused(tmp_path: Path):
+    import pytest
+
+    pytest.importorskip("torch")
+    from transformers import AutoModelForSeq2SeqLM
+
+    from logic.errors import LogicError
+    from logic.translate.delex import placeholder_tokens
+    from logic.translate.seq2seq import TrainConfig, _build_model, _train_tokenizer
+
+    tok = _train_tokenizer(["rule: The <0> <1> the <2>.", "<1>(<0>, <2>)"] * 10, 300, tmp_path / "tok", placeholder_tokens())
+    for arch in ("bart", "t5"):
+        model = _build_model(TrainConfig(out=tmp_path, arch=arch, d_model=32, layers=1, d_ff=64), tok)
+        model.save_pretrained(str(tmp_path / arch))
+        assert type(AutoModelForSeq2SeqLM.from_pretrained(str(tmp_path / arch))).__name__.lower().startswith(arch)
+    with pytest.raises(LogicError, match="architecture"):
+        _build_model(TrainConfig(out=tmp_path, arch="gpt"), tok)
