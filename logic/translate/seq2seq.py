@@ -318,6 +318,8 @@ def _build_model(config: TrainConfig, tokenizer):
 
 def train_translator(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainReport:
     """Train (or resume) a translator into ``config.out``; see the module docstring."""
+    from nesyrun.training import resume, warmup_cosine
+
     torch = _torch()
     from transformers import PreTrainedTokenizerFast
 
@@ -378,20 +380,8 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
     total_steps = max(1, int(config.epochs * steps_per_epoch))
     warmup = min(200, total_steps // 10 + 1)
 
-    def lr_at(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.05, 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total_steps - warmup))))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    step = 0
-    if state_path.exists():
-        state = torch.load(state_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = state["step"]
-        torch.set_rng_state(state["torch_rng"])
+    scheduler = warmup_cosine(torch, optimizer, warmup, total_steps)
+    step = resume(torch, state_path, model, optimizer, scheduler)
     resumed_from = step
 
     sources = tokenizer([s for s, _ in pairs], truncation=True, max_length=config.max_source_tokens)["input_ids"]
@@ -500,7 +490,9 @@ class Seq2SeqTranslator:
         self.samples = samples
         self.temperature = temperature
         self.retries = retries
-        self.max_new_tokens = max_new_tokens
+        positions = getattr(self.model.config, "max_position_embeddings", None) if self.model.config.model_type == "bart" else None
+        # BART has learned positions: an output longer than they reach would crash generate
+        self.max_new_tokens = min(max_new_tokens, positions - 2) if positions else max_new_tokens
         self.generator_seed = seed
         self.name = f"seq2seq:{Path(path).name}"
         self.calls = 0

@@ -79,6 +79,7 @@ from types import SimpleNamespace
 
 from nesyrun.cache import cache_dir
 from nesyrun.files import atomic_write_text
+from nesyrun.training import resume, warmup_cosine
 from provers.errors import InputError
 from provers.generators.hf import CAUSAL_PROMPT, PROMPT_FILE, import_transformers
 from provers.generators.place import Place
@@ -570,20 +571,8 @@ def train_traced(config: TracedTrainConfig, *, progress: Callable[[str], None] |
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
     total = config.steps
 
-    def lr_at(step: int) -> float:
-        if step < config.warmup:
-            return (step + 1) / config.warmup
-        return max(0.05, 0.5 * (1 + math.cos(math.pi * (step - config.warmup) / max(1, total - config.warmup))))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_at)
-    step = 0
-    if state_path.is_file():
-        state = torch.load(state_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step = int(state["step"])
-        torch.set_rng_state(state["torch_rng"])
+    scheduler = warmup_cosine(torch, optimizer, config.warmup, total)
+    step = resume(torch, state_path, model, optimizer, scheduler)
     resumed_from = step
     if not meta:
         meta = {"settings": settings, "counts": counts, "train_seconds": 0.0, "steps": 0, "cut_examples": 0}
