@@ -1,5 +1,5 @@
-"""A sentence-level NL -> FOL translator trained here: a small T5 built from a config, with a
-byte-level BPE tokenizer trained on the data (``nesy train translator``).
+"""A sentence-level NL -> FOL translator trained here: a small BART (or T5, ``--arch``) built
+from a config, with a byte-level BPE tokenizer trained on the data (``nesy train translator``).
 
 Training data (``build_pairs``), one pair per distinct sentence:
 
@@ -7,7 +7,8 @@ Training data (``build_pairs``), one pair per distinct sentence:
   ``conclusion-FOL`` (formulas that do not parse are skipped and counted), source prefix ``folio:``;
 * ProofWriter train (and optionally NLSat shards, ``sentences``/``fol`` per record): each sentence
   with the controlled-English parser's formula -- a *distillation* of the deterministic parser
-  (classical negation), source prefix ``rule:``.
+  (classical negation), source prefix ``rule:``; with ``augment`` N, also N fresh-vocabulary
+  copies of each of those stories (``logic.translate.augment``), made after the originals.
 
 Targets are nesy's own printing of the parsed formula (``str(parse(...))``), so every target
 parses. Before training, every pair whose sentence occurs (after normalising case and spaces) in
