@@ -35,3 +35,15 @@ def resume(torch, state_path: Path, model, optimizer, scheduler) -> int:
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["torch_rng"])
     return int(state["step"])
+
+
+def optimizer_step(torch, model, optimizer, scheduler, input_ids, attention_mask, labels) -> float:
+    """One training step: the loss, its gradients clipped to norm 1, the optimiser and the schedule
+    stepped, the gradients cleared; returns the loss."""
+    loss = model(input_ids=input_ids, attention_mask=attention_mask, labels=labels).loss
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad()
+    return float(loss.detach())

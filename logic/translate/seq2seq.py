@@ -319,7 +319,7 @@ def _build_model(config: TrainConfig, tokenizer):
 
 def train_translator(config: TrainConfig, progress: Callable[[str], None] | None = None) -> TrainReport:
     """Train (or resume) a translator into ``config.out``; see the module docstring."""
-    from nesyrun.training import resume, warmup_cosine
+    from nesyrun.training import optimizer_step, resume, warmup_cosine
 
     torch = _torch()
     from transformers import PreTrainedTokenizerFast
@@ -425,14 +425,9 @@ def train_translator(config: TrainConfig, progress: Callable[[str], None] | None
         if config.minutes is not None and step > resumed_from and time.perf_counter() - started > config.minutes * 60:
             break  # at least one step per invocation, so a rerun always makes progress
         input_ids, attention, labels = batch_for(step // steps_per_epoch, step % steps_per_epoch)
-        loss = model(input_ids=input_ids, attention_mask=attention, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
+        loss = optimizer_step(torch, model, optimizer, scheduler, input_ids, attention, labels)
         step += 1
-        losses.append(loss.item())
+        losses.append(loss)
         if step % 50 == 0 and progress is not None:
             last_loss = sum(losses[-50:]) / len(losses[-50:])
             progress(f"step {step}/{total_steps} epoch {step / steps_per_epoch:.2f} loss {last_loss:.4f} {time.perf_counter() - started:.0f}s")

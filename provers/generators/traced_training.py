@@ -79,7 +79,7 @@ from types import SimpleNamespace
 
 from nesyrun.cache import cache_dir
 from nesyrun.files import atomic_write_text
-from nesyrun.training import resume, warmup_cosine
+from nesyrun.training import optimizer_step, resume, warmup_cosine
 from provers.errors import InputError
 from provers.generators.hf import CAUSAL_PROMPT, PROMPT_FILE, import_transformers
 from provers.generators.place import Place
@@ -629,15 +629,10 @@ def train_traced(config: TracedTrainConfig, *, progress: Callable[[str], None] |
         if config.minutes is not None and step > resumed_from and time.perf_counter() - started > config.minutes * 60:
             break  # at least one step per invocation, so a rerun always makes progress
         (ids, mask, labels), cut = batch_for(step)
-        loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
+        loss = optimizer_step(torch, model, optimizer, scheduler, ids, mask, labels)
         step += 1
         meta["cut_examples"] = meta.get("cut_examples", 0) + cut
-        losses.append(float(loss.detach()))
+        losses.append(loss)
         last_loss = sum(losses[-50:]) / len(losses[-50:])
         if on_step:
             on_step(step, total, last_loss)
