@@ -29,73 +29,29 @@ from pathlib import Path
 ROWS = ("portfolio", "hammer", "premises", "knn", "both")
 
 
-def _invocations(
-    args: argparse.Namespace, rows: list[str]
-) -> list[tuple[str, list[str], dict[str, str]]]:
+def _invocations(args: argparse.Namespace, rows: list[str]) -> list[tuple[str, list[str], dict[str, str]]]:
     """(sub-directory, extra arguments, {row: generator spec}) for each ``nesy eval`` run needed."""
     data = str(args.data)
-    specs = {
-        "premises": f"premises:{data}",
-        "knn": f"knn:{data}",
-        "both": f"premises:{data}+knn:{data}",
-    }
+    specs = {"premises": f"premises:{data}", "knn": f"knn:{data}", "both": f"premises:{data}+knn:{data}"}
     runs = []
     if "portfolio" in rows:
-        runs.append(
-            ("portfolio", ["--generator", "portfolio"], {"portfolio": "portfolio"})
-        )
+        runs.append(("portfolio", ["--generator", "portfolio"], {"portfolio": "portfolio"}))
     if "hammer" in rows:
-        runs.append(
-            (
-                "hammer",
-                ["--generator", "portfolio", "--hammer"],
-                {"hammer": "portfolio"},
-            )
-        )
+        runs.append(("hammer", ["--generator", "portfolio", "--hammer"], {"hammer": "portfolio"}))
     closers = {r: specs[r] for r in ("premises", "knn", "both") if r in rows}
     if closers:
-        extra = ["--closers"] + [
-            a for s in closers.values() for a in ("--generator", s)
-        ]
+        extra = ["--closers"] + [a for s in closers.values() for a in ("--generator", s)]
         runs.append(("closers", extra, closers))
     return runs
 
 
 def _common(args: argparse.Namespace) -> list[str]:
     if args.minif2f:
-        base = [
-            "eval",
-            "minif2f",
-            "--data",
-            str(args.minif2f),
-            "--split",
-            args.minif2f_split,
-        ]
+        base = ["eval", "minif2f", "--data", str(args.minif2f), "--split", args.minif2f_split]
     else:
-        base = [
-            "eval",
-            "library",
-            "--data",
-            str(args.data),
-            "--split",
-            args.split,
-            "--part",
-            args.part,
-        ]
-    base += [
-        "--time",
-        str(args.time),
-        "--expansions",
-        str(args.expansions),
-        "--k",
-        str(args.k),
-        "--tactic-timeout",
-        str(args.tactic_timeout),
-        "--workers",
-        str(args.workers),
-        "--seed",
-        str(args.seed),
-    ]
+        base = ["eval", "library", "--data", str(args.data), "--split", args.split, "--part", args.part]
+    base += ["--time", str(args.time), "--expansions", str(args.expansions), "--k", str(args.k),
+             "--tactic-timeout", str(args.tactic_timeout), "--workers", str(args.workers), "--seed", str(args.seed)]
     if args.sample:
         base += ["--sample", str(args.sample)]
     if args.limit:
@@ -120,10 +76,7 @@ LABELS = {
 
 
 def table(args: argparse.Namespace, rows: list[str]) -> str:
-    lines = [
-        "| row | theorems | started | proved | pass rate | s/proved | wall s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    lines = ["| row | theorems | started | proved | pass rate | s/proved | wall s |", "|---|---:|---:|---:|---:|---:|---:|"]
     for sub, _, specs in _invocations(args, rows):
         for row, spec in specs.items():
             s = _summary(args.out / sub, spec)
@@ -133,29 +86,18 @@ def table(args: argparse.Namespace, rows: list[str]) -> str:
             spp = s.get("seconds_per_proved", {}).get("mean")
             lines.append(
                 f"| {LABELS[row]} | {s['total']} | {s['elaborated']} | {s['proved']} | {100 * s['pass_rate_all']:.1f}% "
-                f"| {spp:.1f} | {s['wall_s_total']:.0f} |"
-                if spp is not None
-                else f"| {LABELS[row]} | {s['total']} | {s['elaborated']} | {s['proved']} | {100 * s['pass_rate_all']:.1f}% | -- | {s['wall_s_total']:.0f} |"
+                f"| {spp:.1f} | {s['wall_s_total']:.0f} |" if spp is not None else
+                f"| {LABELS[row]} | {s['total']} | {s['elaborated']} | {s['proved']} | {100 * s['pass_rate_all']:.1f}% | -- | {s['wall_s_total']:.0f} |"
             )
     return "\n".join(lines)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--data",
-        type=Path,
-        required=True,
-        help="traced dataset (the theorems, and what premises:/knn: read)",
-    )
+    ap.add_argument("--data", type=Path, required=True, help="traced dataset (the theorems, and what premises:/knn: read)")
     ap.add_argument("--split", default="random", choices=("random", "novel_premises"))
     ap.add_argument("--part", default="test")
-    ap.add_argument(
-        "--minif2f",
-        type=Path,
-        default=None,
-        help="prove miniF2F-rocq theorems from this directory instead",
-    )
+    ap.add_argument("--minif2f", type=Path, default=None, help="prove miniF2F-rocq theorems from this directory instead")
     ap.add_argument("--minif2f-split", default="valid")
     ap.add_argument("--sample", type=int, default=None)
     ap.add_argument("--limit", type=int, default=None)
@@ -172,27 +114,14 @@ def main() -> int:
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
     unknown = sorted(set(rows) - set(ROWS))
     if unknown:
-        ap.error(
-            f"--rows: unknown {', '.join(unknown)} (choose from {', '.join(ROWS)})"
-        )
+        ap.error(f"--rows: unknown {', '.join(unknown)} (choose from {', '.join(ROWS)})")
     if not args.table_only:
         for sub, extra, _ in _invocations(args, rows):
-            cmd = [
-                sys.executable,
-                "-m",
-                "nesy",
-                *_common(args),
-                *extra,
-                "--out",
-                str(args.out / sub),
-            ]
+            cmd = [sys.executable, "-m", "nesy", *_common(args), *extra, "--out", str(args.out / sub)]
             print("+ nesy " + " ".join(cmd[3:]), file=sys.stderr, flush=True)
             code = subprocess.call(cmd)
             if code != 0:
-                print(
-                    f"nesy exited with {code}; the table shows what finished",
-                    file=sys.stderr,
-                )
+                print(f"nesy exited with {code}; the table shows what finished", file=sys.stderr)
     text = table(args, rows)
     print(text)
     (args.out).mkdir(parents=True, exist_ok=True)

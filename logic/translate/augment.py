@@ -28,158 +28,23 @@ from logic.syntax import signature
 
 # Fresh words, chosen outside ProofWriter's vocabulary; build_pairs also bans every word of the
 # held-out sentences, so a copy never writes one.
-NAMES = [
-    "Abel",
-    "Bruno",
-    "Carla",
-    "Dario",
-    "Edith",
-    "Fabio",
-    "Greta",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Kira",
-    "Luca",
-    "Marta",
-    "Nora",
-    "Otto",
-    "Paula",
-    "Quinn",
-    "Rosa",
-    "Silas",
-    "Tilda",
-    "Ugo",
-    "Vera",
-    "Wanda",
-    "Xavi",
-    "Yara",
-    "Zeno",
-    "Alba",
-    "Boris",
-    "Celia",
-    "Dunja",
-    "Elio",
-    "Frida",
-    "Gino",
-    "Hedda",
-    "Ivo",
-    "Jana",
-    "Kurt",
-    "Lena",
-]
-NOUNS = [
-    "heron",
-    "walrus",
-    "otter",
-    "badger",
-    "beaver",
-    "camel",
-    "donkey",
-    "falcon",
-    "ferret",
-    "gecko",
-    "goose",
-    "hamster",
-    "hedgehog",
-    "jackal",
-    "koala",
-    "lemur",
-    "llama",
-    "lynx",
-    "magpie",
-    "marmot",
-    "moose",
-    "newt",
-    "ostrich",
-    "panda",
-    "parrot",
-    "pelican",
-    "penguin",
-    "puffin",
-    "raven",
-    "salmon",
-    "seal",
-    "shark",
-    "sloth",
-    "stork",
-    "swan",
-    "toad",
-    "turkey",
-    "viper",
-    "weasel",
-    "wombat",
-    "yak",
-    "zebra",
-]
-MODIFIERS = [
-    "arctic",
-    "golden",
-    "spotted",
-    "striped",
-    "woolly",
-    "grey",
-    "crested",
-    "pygmy",
-    "snowy",
-    "desert",
-]
-ADJECTIVES = [
-    "calm",
-    "eager",
-    "brave",
-    "clever",
-    "gentle",
-    "proud",
-    "shy",
-    "fierce",
-    "loyal",
-    "noisy",
-    "sleepy",
-    "hungry",
-    "lazy",
-    "polite",
-    "clumsy",
-    "jolly",
-    "grumpy",
-    "humble",
-    "lucky",
-    "modest",
-    "silly",
-    "sturdy",
-    "tidy",
-    "witty",
-    "bold",
-    "fuzzy",
-    "shiny",
-    "dusty",
-    "muddy",
-    "spiky",
-    "stiff",
-    "tame",
-    "wild",
-]
+NAMES = (
+    "Abel Bruno Carla Dario Edith Fabio Greta Hugo Ines Jonas Kira Luca Marta Nora Otto Paula Quinn Rosa "
+    "Silas Tilda Ugo Vera Wanda Xavi Yara Zeno Alba Boris Celia Dunja Elio Frida Gino Hedda Ivo Jana Kurt Lena"
+).split()
+NOUNS = (
+    "heron walrus otter badger beaver camel donkey falcon ferret gecko goose hamster hedgehog jackal koala "
+    "lemur llama lynx magpie marmot moose newt ostrich panda parrot pelican penguin puffin raven salmon "
+    "seal shark sloth stork swan toad turkey viper weasel wombat yak zebra"
+).split()
+MODIFIERS = "arctic golden spotted striped woolly grey crested pygmy snowy desert".split()
+ADJECTIVES = (
+    "calm eager brave clever gentle proud shy fierce loyal noisy sleepy hungry lazy polite clumsy jolly "
+    "grumpy humble lucky modest silly sturdy tidy witty bold fuzzy shiny dusty muddy spiky stiff tame wild"
+).split()
 # base forms; each takes "s"/"es" in the third person (controlled.third_person), as the
 # delexicaliser's plural rule expects
-VERBS = [
-    "admire",
-    "follow",
-    "help",
-    "meet",
-    "greet",
-    "call",
-    "trust",
-    "watch",
-    "push",
-    "fear",
-    "praise",
-    "guide",
-    "hug",
-    "tease",
-    "warn",
-    "avoid",
-    "pull",
-]
+VERBS = "admire follow help meet greet call trust watch push fear praise guide hug tease warn avoid pull".split()
 
 _WORD = re.compile(r"[A-Za-z]+")
 
@@ -188,9 +53,7 @@ class _Clash(Exception):
     """One word form would be rewritten two ways: this story is not copied."""
 
 
-def _fresh(
-    pool: Sequence[str], used: set[str], rng: random.Random, banned: frozenset[str]
-) -> str:
+def _fresh(pool: Sequence[str], used: set[str], rng: random.Random, banned: frozenset[str]) -> str:
     choices = [w for w in pool if w not in used and w.lower() not in banned]
     if not choices:
         raise _Clash("fresh vocabulary exhausted")
@@ -199,20 +62,13 @@ def _fresh(
     return w
 
 
-def _renaming(
-    formulas: Iterable,
-    sentences: Sequence[str],
-    rng: random.Random,
-    banned: frozenset[str],
-):
+def _renaming(formulas: Iterable, sentences: Sequence[str], rng: random.Random, banned: frozenset[str]):
     """(word-form map for the text, symbol map for the formulas) of one story."""
     from logic.translate.controlled import singular, third_person
 
     symbols = {(s.name, s.kind, s.arity) for s in signature(list(formulas))}
     text_words = {w.lower() for s in sentences for w in _WORD.findall(s)}
-    words: dict[
-        str, str
-    ] = {}  # lower-case form in the text -> replacement (lower case)
+    words: dict[str, str] = {}  # lower-case form in the text -> replacement (lower case)
     names: dict[str, str] = {}  # symbol name -> new symbol name
     used: set[str] = set()
 
@@ -227,9 +83,7 @@ def _renaming(
                 claim(name.lower(), new.lower())
             else:
                 parts = name.split("_")
-                fresh = [_fresh(MODIFIERS, used, rng, banned) for _ in parts[:-1]] + [
-                    _fresh(NOUNS, used, rng, banned)
-                ]
+                fresh = [_fresh(MODIFIERS, used, rng, banned) for _ in parts[:-1]] + [_fresh(NOUNS, used, rng, banned)]
                 for old, new_part in zip(parts, fresh):
                     claim(old.lower(), new_part)
                 new = "_".join(fresh)
@@ -242,18 +96,9 @@ def _renaming(
                 if w != name.lower() and third_person(w) == name.lower():
                     claim(w, base)
             names[name] = new
-        elif (
-            kind == "pred" and arity == 1
-        ):  # an adjective, or a noun (also written in the plural)
-            plurals = {
-                w
-                for w in text_words
-                if w != name.lower() and singular(w) == name.lower()
-            }
-            noun = bool(plurals) or any(
-                re.search(rf"\b(?:a|an) {re.escape(name.lower())}\b", s.lower())
-                for s in sentences
-            )
+        elif kind == "pred" and arity == 1:  # an adjective, or a noun (also written in the plural)
+            plurals = {w for w in text_words if w != name.lower() and singular(w) == name.lower()}
+            noun = bool(plurals) or any(re.search(rf"\b(?:a|an) {re.escape(name.lower())}\b", s.lower()) for s in sentences)
             new = _fresh(NOUNS if noun else ADJECTIVES, used, rng, banned)
             claim(name.lower(), new)
             for w in plurals:
@@ -279,14 +124,10 @@ def _rewrite(sentence: str, words: dict[str, str]) -> str:
 
 
 def _rename_formula(text: str, names: dict[str, str]) -> str:
-    return re.sub(
-        r"[A-Za-z_][A-Za-z0-9_]*", lambda m: names.get(m.group(0), m.group(0)), text
-    )
+    return re.sub(r"[A-Za-z_][A-Za-z0-9_]*", lambda m: names.get(m.group(0), m.group(0)), text)
 
 
-def fresh_copy(
-    sentences: Sequence[str], rng: random.Random, banned: frozenset[str] = frozenset()
-) -> list[tuple[str, str]]:
+def fresh_copy(sentences: Sequence[str], rng: random.Random, banned: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """One fresh-vocabulary copy of a story: (new sentence, its formula) for each sentence the
     controlled-English parser reads the same way after the renaming (classical negation). Empty
     when the story cannot be copied (a word that would be rewritten two ways, vocabulary used
@@ -303,9 +144,7 @@ def fresh_copy(
     if not originals:
         return []
     try:
-        words, names = _renaming(
-            [f for _, f in originals], [s for s, _ in originals], rng, banned
-        )
+        words, names = _renaming([f for _, f in originals], [s for s, _ in originals], rng, banned)
     except _Clash:
         return []
     new_sentences = [_rewrite(s, words) for s, _ in originals]

@@ -132,6 +132,11 @@ def _search_arguments(e, default_out: str) -> None:
 _TRACED_ONLY = ("no_retrieval", "drop_overlap", "init", "minutes", "pairs_ratio")
 
 
+def _pick(value, default):
+    """An option left unset (None) takes the trainer's own default (they differ with --data)."""
+    return default if value is None else value
+
+
 def _run_train_tactics(args: argparse.Namespace) -> int:
     from nesy.errors import UsageError
 
@@ -157,15 +162,14 @@ def _run_train_traced(args: argparse.Namespace) -> int:
     if args.lemmas is not None or args.builtin:
         raise UsageError("--lemmas and --builtin trace synthetic lemmas; with --data the pairs come from the traced dataset")
     defaults = TracedTrainConfig(data=args.data, out=Path("."))
-    pick = lambda value, default: default if value is None else value
     config = TracedTrainConfig(
         data=args.data, out=args.out or default_traced_model_dir(), split=args.split, retrieval=not args.no_retrieval,
         retriever=args.retriever, num_premises=args.premises, premise_drop=args.premise_drop, pairs=args.pairs,
         pairs_ratio=args.pairs_ratio, drop_overlap=args.drop_overlap, init=args.init,
-        vocab_size=pick(args.vocab, defaults.vocab_size), n_layer=pick(args.layers, defaults.n_layer), n_head=args.heads,
-        n_embd=pick(args.dim, defaults.n_embd), n_positions=args.positions, max_new_tokens=args.max_new_tokens,
-        max_input_chars=pick(args.max_input_chars, defaults.max_input_chars), steps=pick(args.steps, defaults.steps),
-        minutes=args.minutes, batch_size=pick(args.batch, defaults.batch_size), lr=pick(args.lr, defaults.lr), seed=args.seed,
+        vocab_size=_pick(args.vocab, defaults.vocab_size), n_layer=_pick(args.layers, defaults.n_layer), n_head=args.heads,
+        n_embd=_pick(args.dim, defaults.n_embd), n_positions=args.positions, max_new_tokens=args.max_new_tokens,
+        max_input_chars=_pick(args.max_input_chars, defaults.max_input_chars), steps=_pick(args.steps, defaults.steps),
+        minutes=args.minutes, batch_size=_pick(args.batch, defaults.batch_size), lr=_pick(args.lr, defaults.lr), seed=args.seed,
         checkpoint_every=args.checkpoint_every, top_k=args.k, val_limit=args.val_limit, threads=args.threads,
     )
     bars: dict[str, tqdm] = {}
@@ -217,8 +221,9 @@ def _run_train_synthetic(args: argparse.Namespace) -> int:
     from nesy.errors import UsageError
     from provers.generators.training import TrainConfig, collect_pairs, default_model_dir, read_pairs, synthetic_lemmas, train_tactic_model, write_pairs
 
-    args.lemmas = 200 if args.lemmas is None else args.lemmas
-    args.steps = 300 if args.steps is None else args.steps
+    d = TrainConfig()
+    args.lemmas = _pick(args.lemmas, 200)
+    args.steps = _pick(args.steps, d.steps)
     if args.lemmas < 1 or args.steps < 1:
         raise UsageError("--lemmas and --steps must be at least 1")
     out = args.out or default_model_dir()
@@ -236,11 +241,9 @@ def _run_train_synthetic(args: argparse.Namespace) -> int:
         pairs = collect_pairs(theorems, workers=args.workers, on_progress=lambda n: bar.update(1))
         bar.close()
         write_pairs(pairs, Path(out).expanduser() / "pairs.jsonl")
-    d = TrainConfig()
-    pick = lambda value, default: default if value is None else value
-    config = TrainConfig(steps=args.steps, n_layer=pick(args.layers, d.n_layer), n_head=args.heads, n_embd=pick(args.dim, d.n_embd),
-                         vocab_size=pick(args.vocab, d.vocab_size), n_positions=args.positions, lr=pick(args.lr, d.lr), seed=args.seed,
-                         batch_size=pick(args.batch, d.batch_size), max_input_chars=pick(args.max_input_chars, d.max_input_chars))
+    config = TrainConfig(steps=args.steps, n_layer=_pick(args.layers, d.n_layer), n_head=args.heads, n_embd=_pick(args.dim, d.n_embd),
+                         vocab_size=_pick(args.vocab, d.vocab_size), n_positions=args.positions, lr=_pick(args.lr, d.lr), seed=args.seed,
+                         batch_size=_pick(args.batch, d.batch_size), max_input_chars=_pick(args.max_input_chars, d.max_input_chars))
     bar = tqdm(total=config.steps, desc="training", unit="step", file=sys.stderr)
 
     def on_step(step: int, loss: float) -> None:
