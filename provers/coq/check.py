@@ -95,6 +95,10 @@ class CheckConfig:
     allowed_axioms: frozenset[str] = REALS_AXIOMS
     recheck: bool = True  # also re-check the compiled file with coqchk
     extra_args: tuple[str, ...] = ()  # load-path flags (-R/-Q/-I) for coqc and coqchk
+    # Assumptions the theorem's own context gives it, as name prefixes of the assumption report
+    # (``P.F.X.``: the parameter X of the functor F the theorem is stated in; ``P.T.``: the fields of
+    # the module type T). Set by :func:`provers.coq.library.check_library_proof` only.
+    context_prefixes: tuple[str, ...] = ()
 
 
 class AssumptionReportError(ValueError):
@@ -238,7 +242,9 @@ def _print_assumptions(d: Path, names: list[str], cfg: CheckConfig) -> list[tupl
 
 
 def _verdict(per: dict[str, tuple[str, ...]], cfg: CheckConfig, start: float, scope: str, stages: dict[str, float]) -> CheckResult:
-    axioms = tuple(sorted({a for b in per.values() for a in b}))
+    everything = sorted({a for b in per.values() for a in b})
+    context = [a for a in everything if is_context_assumption(a, cfg.context_prefixes)]
+    axioms = tuple(a for a in everything if a not in context)
     disallowed = tuple(a for a in axioms if a not in cfg.allowed_axioms)
     seconds = time.monotonic() - start
     if disallowed:
@@ -246,7 +252,24 @@ def _verdict(per: dict[str, tuple[str, ...]], cfg: CheckConfig, start: float, sc
     what = "accepted by coqc" + (" and coqchk" if cfg.recheck else "")
     if scope == "soundness":
         what += " (soundness only: no problem given, the statement was not compared)"
-    return CheckResult(True, f"{what}; axioms: " + (", ".join(axioms) or "none"), axioms, (), seconds, per, scope, stages)
+    given = f"; {len(context)} assumptions of its functor or module type context" if context else ""
+    return CheckResult(True, f"{what}; axioms: " + (", ".join(axioms) or "none") + given, axioms, (), seconds, per, scope, stages)
+
+
+def is_context_assumption(name: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether an entry of the assumption report is a parameter the theorem's context gives it.
+
+    ``prefixes`` name the enclosing functors' parameters and module types (``P.F.X.``, ``P.T.``),
+    whose fields the check declares as assumptions (:func:`provers.coq.library.check_library_proof`).
+    Nothing the checked file adds after the prefix counts: the twin statement (``Admitted``), the
+    checked theorem and its checking definition never do, wherever they stand.
+    """
+    if not prefixes:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    if last in (PROBLEM_CONSTANT, TARGET_CONSTANT) or last.startswith(PROBLEM_CONSTANT):
+        return False
+    return any(name.startswith(p) and len(name) > len(p) for p in prefixes)
 
 
 def _lib() -> list[str]:

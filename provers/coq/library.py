@@ -98,6 +98,9 @@ class LibraryTheorem:
     check_header: str = ""  # the header as the kernel check compiles it (open modules unconstrained)
     check_statement: str = ""  # the statement as the check states it (a Definition/Instance: as a Lemma)
     start: tuple[int, int] = (0, 0)  # (line, column) of the declaration, as the trace records it (retrieval's accessibility)
+    # inside functors or module types: the assumptions that context gives the theorem, as name
+    # prefixes of the check's assumption report (CheckConfig.context_prefixes); () elsewhere
+    context: tuple[str, ...] = ()
 
     # What the evaluation engine asks of a problem's context (provers.evaluation.data.Problem).
     @property
@@ -325,11 +328,9 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
         raise UnstartableError(Unstartable.FILE_CHANGED, f"{rel}:{start[0]}: declares {m.group(2)}, the trace says {short}")
     open_scopes = src.scopes_before(index)
     stack = [sc for sc, _ in open_scopes]
-    if any(sc.kind == "Module Type" or sc.functor for sc in stack):
-        where = ".".join(sc.name for sc in stack)
-        raise UnstartableError(Unstartable.IN_FUNCTOR, f"{full_name}: inside the module type or functor {where}")
     header = src.text[:offset].rstrip()
-    check_header = _unconstrained(src, header, [i for sc, i in open_scopes if sc.kind == "Module"])
+    context = _context_prefixes(src, open_scopes, full_name)
+    check_header = _unconstrained(src, header, [i for sc, i in open_scopes if sc.kind != "Section"])
     refusal = src.refusal_before(index)
     if refusal:
         raise UnstartableError(Unstartable.REFUSED_COMMAND, f"{full_name}: the file before it {refusal.removeprefix('refused: ')}")
@@ -343,7 +344,7 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     closing = tuple(f"End {sc.name}." for sc in reversed(stack))
     scope = ".".join(sc.name for sc in stack if sc.kind != "Section")
     return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header,
-                          check_statement, (int(start[0]), int(start[1])))
+                          check_statement, (int(start[0]), int(start[1])), context)
 
 
 _PROOF_MODE_DECL = re.compile(
@@ -366,6 +367,82 @@ def unconstrained_opener(sentence: str) -> str | None:
     return m.group(1).strip() + "."
 
 
+_OPENER_HEAD = re.compile(r"^\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?Module\s+(Type\s+)?((?:(?:Import|Export)\s+)?)([A-Za-z_][\w']*)", re.DOTALL)
+_BINDER = re.compile(r"^\s*((?:(?:Import|Export)\s+)?)((?:[A-Za-z_][\w']*\s+)*[A-Za-z_][\w']*)\s*:(?!=)\s*(.+?)\s*$", re.DOTALL)
+
+
+def opener_as_module(sentence: str) -> tuple[str, tuple[str, ...]] | None:
+    """The check's reading of a functor or module type opener: a plain module holding its parameters.
+
+    ``Module F (Import X : T) (Y Z : U) <: S.`` -> ``Module F. Declare Module X : T. Import X.
+    Declare Module Y : U. Declare Module Z : U.`` and the parameters ``(X, Y, Z)``;
+    ``Module Type T (X : S).`` -> ``Module T. Declare Module X : S.``. A lemma proved inside
+    reads the same names with the same types (a parameter is an abstract module either way), and
+    its constant now exists outside, where ``Print Assumptions`` names every parameter field it
+    uses (``P.F.X.lt``) and every module type field (``P.T.lt``). None when the sentence cannot
+    be read this way (the theorem is then unstartable).
+    """
+    try:
+        body = strip_comments(sentence).strip()
+    except SentenceError:
+        return None
+    m = _OPENER_HEAD.match(body)
+    if m is None or not body.endswith("."):
+        return None
+    rest, at = body[:-1], m.end()
+    decls: list[str] = []
+    params: list[str] = []
+    while True:
+        while at < len(rest) and rest[at].isspace():
+            at += 1
+        if at >= len(rest) or rest[at] != "(":
+            break
+        depth, j = 0, at
+        for j in range(at, len(rest)):
+            depth += rest[j] == "("
+            depth -= rest[j] == ")"
+            if depth == 0:
+                break
+        if depth != 0:
+            return None
+        b = _BINDER.match(rest[at + 1:j])
+        if b is None:
+            return None
+        mtype = b.group(3).lstrip("!").strip()
+        if not mtype:
+            return None
+        for name in b.group(2).split():
+            decls.append(f"Declare Module {name} : {mtype}.")
+            if b.group(1).strip():
+                decls.append(f"{b.group(1).strip()} {name}.")
+            params.append(name)
+        at = j + 1
+    tail = rest[at:].strip()
+    if tail and not (tail.startswith("<:") or (tail.startswith(":") and not tail.startswith(":="))):
+        return None  # `:=` defines a module (opens nothing), anything else is not understood
+    head = f"Module {m.group(2)}{m.group(3)}."
+    return " ".join([head, *decls]), tuple(params)
+
+
+def _context_prefixes(src: _FileText, open_scopes: tuple, full_name: str) -> tuple[str, ...]:
+    """The assumption-name prefixes the functors and module types open at a theorem give it."""
+    out: list[str] = []
+    path = ["P"]
+    for sc, i in open_scopes:
+        if sc.kind == "Section":
+            continue
+        path.append(sc.name)
+        if sc.kind == "Module Type" or sc.functor:
+            read = opener_as_module(src.sentences[i].text)
+            if read is None:
+                raise UnstartableError(Unstartable.IN_FUNCTOR, f"{full_name}: cannot read the parameters of {'.'.join(path[1:])}")
+            if sc.kind == "Module Type":
+                out.append(".".join(path) + ".")
+            else:
+                out.extend(".".join([*path, p]) + "." for p in read[1])
+    return tuple(dict.fromkeys(out))
+
+
 def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
     """``header`` with the signature constraints (``<: T``, ``: T``) of the modules still open cut
     ("" when there is none to cut).
@@ -378,7 +455,8 @@ def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
     out, at = [], 0
     for i in openers:
         s = src.sentences[i]
-        cut = unconstrained_opener(s.text)
+        read = opener_as_module(s.text)
+        cut = read[0] if read is not None and read[0] != strip_comments(s.text).strip() else None
         if cut is None:
             continue
         out.append(header[at:s.start])
@@ -433,7 +511,7 @@ def check_library_proof(lt: LibraryTheorem, sentences: list[str], *, timeout_s: 
     """
     from provers.coq.check import CheckConfig, check_proof
 
-    cfg = replace(config or CheckConfig(timeout_s=timeout_s), extra_args=lt.check_args)
+    cfg = replace(config or CheckConfig(timeout_s=timeout_s), extra_args=lt.check_args, context_prefixes=lt.context)
     theorem = _checked_theorem(lt)
     return check_proof(theorem, sentences, config=cfg, closing=lt.closing, scope=lt.scope)
 
