@@ -14,8 +14,9 @@ Usage::
     python benchmarks/library_table.py --data ~/.cache/nesy/traced/coq-stdlib --minif2f ../shared/data/minif2f/coq \\
         --out ~/.cache/nesy/runs/table-minif2f      # premises:/knn: still read the traced stdlib
 
-``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``); ``--table-only`` prints the
-table from what is there without running anything.
+``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``); ``--hf NAME=SPEC`` adds a
+row ``closers + hf:SPEC`` (a trained tactic model, issue 12), run in the same closers invocation;
+``--table-only`` prints the table from what is there without running anything.
 """
 
 from __future__ import annotations
@@ -38,11 +39,23 @@ def _invocations(args: argparse.Namespace, rows: list[str]) -> list[tuple[str, l
         runs.append(("portfolio", ["--generator", "portfolio"], {"portfolio": "portfolio"}))
     if "hammer" in rows:
         runs.append(("hammer", ["--generator", "portfolio", "--hammer"], {"hammer": "portfolio"}))
-    closers = {r: specs[r] for r in ("premises", "knn", "both") if r in rows}
+    specs.update({f"hf:{name}": f"hf:{spec}" for name, spec in _models(args)})
+    closers = {r: specs[r] for r in ("premises", "knn", "both", *(f"hf:{n}" for n, _ in _models(args))) if r in rows}
     if closers:
         extra = ["--closers"] + [a for s in closers.values() for a in ("--generator", s)]
         runs.append(("closers", extra, closers))
     return runs
+
+
+def _models(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """``--hf NAME=SPEC`` rows: (name, what follows ``hf:``)."""
+    out = []
+    for item in args.hf:
+        name, sep, spec = item.partition("=")
+        if not sep or not name.strip() or not spec.strip():
+            raise SystemExit(f"library_table.py: error: --hf {item!r}: expected NAME=MODEL[,premises=TRACED]")
+        out.append((name.strip(), spec.strip()))
+    return out
 
 
 def _common(args: argparse.Namespace) -> list[str]:
@@ -75,19 +88,23 @@ LABELS = {
 }
 
 
+def _label(row: str) -> str:
+    return LABELS.get(row) or f"closers + `hf:` {row.removeprefix('hf:')}"
+
+
 def table(args: argparse.Namespace, rows: list[str]) -> str:
     lines = ["| row | theorems | started | proved | pass rate | s/proved | wall s |", "|---|---:|---:|---:|---:|---:|---:|"]
     for sub, _, specs in _invocations(args, rows):
         for row, spec in specs.items():
             s = _summary(args.out / sub, spec)
             if s is None:
-                lines.append(f"| {LABELS[row]} | -- | -- | not run | | | |")
+                lines.append(f"| {_label(row)} | -- | -- | not run | | | |")
                 continue
             spp = s.get("seconds_per_proved", {}).get("mean")
             lines.append(
-                f"| {LABELS[row]} | {s['total']} | {s['elaborated']} | {s['proved']} | {100 * s['pass_rate_all']:.1f}% "
+                f"| {_label(row)} | {s['total']} | {s['elaborated']} | {s['proved']} | {100 * s['pass_rate_all']:.1f}% "
                 f"| {spp:.1f} | {s['wall_s_total']:.0f} |" if spp is not None else
-                f"| {LABELS[row]} | {s['total']} | {s['elaborated']} | {s['proved']} | {100 * s['pass_rate_all']:.1f}% | -- | {s['wall_s_total']:.0f} |"
+                f"| {_label(row)} | {s['total']} | {s['elaborated']} | {s['proved']} | {100 * s['pass_rate_all']:.1f}% | -- | {s['wall_s_total']:.0f} |"
             )
     return "\n".join(lines)
 
@@ -108,11 +125,13 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rows", default=",".join(ROWS))
+    ap.add_argument("--hf", action="append", default=[], metavar="NAME=SPEC",
+                    help="one more row: closers + hf:SPEC (e.g. traced=~/.cache/nesy/models/tactic-traced,premises=TRACED); repeatable")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
-    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = sorted(set(rows) - set(ROWS))
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()] + [f"hf:{n}" for n, _ in _models(args)]
+    unknown = sorted(set(rows) - set(ROWS) - {f"hf:{n}" for n, _ in _models(args)})
     if unknown:
         ap.error(f"--rows: unknown {', '.join(unknown)} (choose from {', '.join(ROWS)})")
     if not args.table_only:

@@ -348,7 +348,7 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
 
 
 _PROOF_MODE_DECL = re.compile(
-    r"^(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global|Polymorphic|Monomorphic)\s+)*(Definition|Instance)\s+([A-Za-z_][\w']*)(\s.*|)$", re.DOTALL)
+    r"^(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global|Polymorphic|Monomorphic)\s+)*(Definition|Instance)\s+([A-Za-z_][\w']*)(\s.*|:.*|)$", re.DOTALL)
 
 
 _MODULE_OPENER = re.compile(r"^(\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?Module\s+(?:(?:Import|Export)\s+)?[A-Za-z_][\w']*)[^.]*?\.$", re.DOTALL)

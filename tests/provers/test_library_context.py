@@ -273,7 +273,8 @@ def test_instances_and_definitions_proved_with_tactics_are_checked_as_lemmas(tmp
     src.write_text(
         "Class Nonzero (n : nat) : Prop := nonzero : n <> 0.\n"
         "#[global]\nInstance one_nonzero : Nonzero 1 | 10.\nProof.\n  discriminate.\nQed.\n"
-        "Definition two : { n : nat | n = 2 }.\nProof.\n  exists 2. reflexivity.\nDefined.\n", encoding="utf-8")
+        "Definition two : { n : nat | n = 2 }.\nProof.\n  exists 2. reflexivity.\nDefined.\n"
+        "Definition three: { n : nat | n = 3 }.\nProof.\n  exists 3. reflexivity.\nDefined.\n", encoding="utf-8")
     lib = Library(tmp_path, "Lib")
     text = _FileText(src)
     inst = library_theorem(lib, (), "D.v", text, "Lib.D.one_nonzero", (2, 1), LibraryConfig(tactic_imports=False))
@@ -283,6 +284,9 @@ def test_instances_and_definitions_proved_with_tactics_are_checked_as_lemmas(tmp
     two = library_theorem(lib, (), "D.v", text, "Lib.D.two", (7, 1), LibraryConfig(tactic_imports=False))
     assert two.check_statement.startswith("Lemma two :")
     assert check_library_proof(two, ["exists 2.", "reflexivity."]).ok
+    three = library_theorem(lib, (), "D.v", text, "Lib.D.three", (11, 1), LibraryConfig(tactic_imports=False))  # no space before ':'
+    assert three.check_statement == "Lemma three: { n : nat | n = 3 }."
+    assert check_library_proof(three, ["exists 3.", "reflexivity."]).ok
 
 
 @pytest.mark.skipif(shutil.which("coqc") is None, reason="Coq is not installed")
