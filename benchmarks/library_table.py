@@ -1,8 +1,9 @@
 """The library-context prover's table: five rows, one benchmark, the same budget for every row.
 
-Rows (issue 11): the automation portfolio alone; the portfolio with CoqHammer; and best-first
-search with the portfolio as closers at every node plus the ``premises:`` generator, the ``knn:``
-generator, or both mixed. Each row is ``nesy eval library`` (or ``nesy eval minif2f`` with
+Rows (issue 11): the automation portfolio alone and the portfolio with CoqHammer (``--search
+portfolio``, what ``nesy prove`` runs: every tactic of the portfolio in turn, none cut by ``--k``);
+and best-first search with the portfolio as closers at every node plus the ``premises:``
+generator, the ``knn:`` generator, or both mixed. Each row is ``nesy eval library`` (or ``nesy eval minif2f`` with
 ``--minif2f``) with the same ``--time``, ``--expansions``, ``--k`` and ``--tactic-timeout``; the
 three invocations write under one ``--out`` (``portfolio/``, ``hammer/``, ``closers/``), resume
 on rerun, and the script prints one table from their ``summary.json`` files.
@@ -36,9 +37,9 @@ def _invocations(args: argparse.Namespace, rows: list[str]) -> list[tuple[str, l
     specs = {"premises": f"premises:{data}", "knn": f"knn:{data}", "both": f"premises:{data}+knn:{data}"}
     runs = []
     if "portfolio" in rows:
-        runs.append(("portfolio", ["--generator", "portfolio"], {"portfolio": "portfolio"}))
+        runs.append(("portfolio", ["--search", "portfolio"], {"portfolio": "portfolio"}))
     if "hammer" in rows:
-        runs.append(("hammer", ["--generator", "portfolio", "--hammer"], {"hammer": "portfolio"}))
+        runs.append(("hammer", ["--search", "portfolio", "--hammer"], {"hammer": "portfolio"}))
     specs.update({f"hf:{name}": f"hf:{spec}" for name, spec in _models(args)})
     closers = {r: specs[r] for r in ("premises", "knn", "both", *(f"hf:{n}" for n, _ in _models(args))) if r in rows}
     if closers:
