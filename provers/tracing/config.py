@@ -17,7 +17,9 @@ from provers.errors import InputError
 # 7: premises only where a name denotes a global term (not tactic names, not names the tactic
 #    binds, not section Lets); Include members dated at the Include; module types' and functors'
 #    members listed; functor parameters' fields resolved to their module type; qualified tactics
-TRACER_VERSION = 7
+# 8: `Module M <: S with Module E := X.` opens a module (its `:=` was read as a definition, so the
+#    members of stdlib modules such as FMapPositive.PositiveMap were named outside them)
+TRACER_VERSION = 8
 
 STDLIB_ROOT = Path("/usr/lib/ocaml/coq/theories")
 STDLIB_PREFIX = "Coq"

@@ -267,6 +267,25 @@ def _find_top(text: str, a: int, b: int, token: str) -> int:
     return -1
 
 
+_WITH_CLAUSE = re.compile(r"\bwith\s+(?:Definition|Module)\s+[A-Za-z_][\w'.]*\s*$")
+
+
+def _defines_module(rest: str) -> bool:
+    """Whether what follows ``Module M`` defines it (``:= N``) rather than opening it.
+
+    A ``:=`` of a ``with Module E := X`` / ``with Definition t := u`` constraint is not a
+    definition: ``Module PositiveMap <: S with Module E := Bits.`` opens an interactive module.
+    """
+    at = 0
+    while True:
+        i = _find_top(rest, at, len(rest), ":=")
+        if i < 0:
+            return False
+        if not _WITH_CLAUSE.search(rest[:i]):
+            return True
+        at = i + 2
+
+
 def _find_word_top(text: str, a: int, b: int, word: str) -> int:
     for x, _ in _split_top(text, a, b, words=(word,))[1:2]:
         return x - len(word) - 1 if x > a else -1
@@ -356,7 +375,7 @@ class Scopes:
                 name, rest = m.group(3), m.group(4)
                 functor = rest.lstrip().startswith("(")
                 scope = Scope(kind, name, functor, _params(rest))
-                if _find_top(rest, 0, len(rest), ":=") >= 0:
+                if _defines_module(rest):
                     self.last = scope
                     return "define", self.full_name(name)
                 self.stack.append(scope)

@@ -70,6 +70,11 @@ def test_scopes_modules_sections_and_normalisation():
     assert sc.update("End F.") == ("close", "Lib.F.F") and sc.last.functor
     assert sc.prefix() == "Lib.F"
     assert sc.update("Module Type S' := S <+ Notations.") == ("define", "Lib.F.S'")
+    # a `with ... :=` constraint does not define the module: it opens it
+    assert sc.update("Module PositiveMap <: S with Module E:=PositiveOrderedTypeBits.") == ("open", None)
+    assert sc.prefix() == "Lib.F.PositiveMap"
+    assert sc.update("End PositiveMap.") == ("close", "Lib.F.PositiveMap")
+    assert sc.update("Module M : T with Definition t := nat := N.") == ("define", "Lib.F.M")
 
 
 def test_identifiers_skip_comments_strings_keywords_and_binders():
