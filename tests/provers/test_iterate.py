@@ -9,6 +9,7 @@ Needs Coq (coqc, coqidetop) and transformers; skipped without them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,13 @@ pytestmark = pytest.mark.skipif(shutil.which("coqidetop.opt") is None and shutil
                                 reason="Coq is not installed")
 pytest.importorskip("transformers")
 
-from provers.evaluation.iterate import EvaluationLeakError, EvaluationSet, IterateConfig, Iteration, iterate  # noqa: E402
+from provers.evaluation.iterate import (
+    EvaluationLeakError,
+    EvaluationSet,
+    IterateConfig,
+    Iteration,
+    iterate,
+)
 
 NUM_V = """\
 Definition double (n : nat) := n + n.
@@ -273,7 +280,5 @@ def test_bad_input_is_one_error_line(traced, init_model, tmp_path, capsys):
         assert main(argv) == 2, override
         err = capsys.readouterr().err
         assert err.startswith("nesy: error:") and len(err.strip().splitlines()) == 1, err
-        import re
-
         assert re.search(message, err), (message, err)
     assert not out.exists()
