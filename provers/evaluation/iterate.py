@@ -402,7 +402,20 @@ class Iteration:
             self.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise IterateError(f"cannot create --out {self.out}: {exc.strerror or exc}") from None
-        atomic_write_text(self.out / "config.json", json.dumps(asdict(self.config), indent=1, default=str) + "\n")
+        settings = run_settings(self.config)
+        path = self.out / "config.json"
+        if path.is_file():
+            try:
+                before = json.loads(path.read_text(encoding="utf-8")).get("settings")
+            except json.JSONDecodeError as exc:
+                raise IterateError(f"{path}: not valid JSON ({exc}); use a new --out") from exc
+            if before != settings:
+                changed = sorted(k for k in settings.keys() | (before or {}).keys() if (before or {}).get(k) != settings.get(k))
+                raise IterateError(f"--out {self.out} holds an iteration with other settings ({', '.join(changed)}); "
+                                   "use a new --out, or the same options to resume (--rounds may grow)")
+        elif self.out.is_dir() and any(self.out.iterdir()):
+            raise IterateError(f"--out {self.out} is not empty and holds no nesy iterate run; use a new directory")
+        atomic_write_text(path, json.dumps({"settings": settings, "rounds": self.config.rounds}, indent=1) + "\n")
         eligible, total = self.eligible()
         if not eligible:
             raise IterateError(f"--data {self.data}: no training theorem of {self.config.split} can be started and proved "
@@ -439,6 +452,18 @@ class Iteration:
         self.progress(f"round {k}: {p['proved']}/{p['tried']} proved, {q['new_pairs']} new pairs ({q['total_pairs']} in all), "
                       f"loss {t['loss']:.3f}, val top-1 {t['top1']}, top-{t['k']} {t['topk']}")
         return record
+
+
+def run_settings(config: IterateConfig) -> dict:
+    """What a resumed run must share with the run it continues (not ``rounds``: a rerun may add
+    rounds; not the workers or threads)."""
+    d = json.loads(json.dumps(asdict(config), default=str))
+    for k in ("out", "rounds", "workers", "threads"):
+        d.pop(k)
+    for k in ("data", "init", "pairs"):
+        if d[k] is not None:
+            d[k] = str(Path(d[k]).expanduser().resolve())
+    return d
 
 
 def summary_markdown(records: list[dict], config: IterateConfig) -> str:

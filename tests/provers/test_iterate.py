@@ -120,6 +120,13 @@ def _argv(traced: Path, init: Path, out: Path, *more: str) -> list[str]:
             "--val-limit", "4", "--val-k", "2", *more]
 
 
+def _config(traced: Path, init: Path, out: Path, **more) -> IterateConfig:
+    """The settings of :func:`_argv`, through the library."""
+    return IterateConfig(data=traced, init=init, out=out, **{"rounds": 2, "theorems": 3, "time_s": 5, "expansions": 4, "k": 2,
+                                                             "tactic_timeout_s": 3, "closers": True, "steps": 3, "batch_size": 4,
+                                                             "val_limit": 4, "top_k": 2, **more})
+
+
 @pytest.fixture(scope="module")
 def iterated(traced, init_model, base) -> Path:
     """Two rounds through the command line."""
@@ -204,6 +211,23 @@ def test_a_rerun_skips_finished_stages(iterated, traced, init_model, capsys):
     assert stamps == {p: p.stat().st_mtime_ns for p in stamps}
 
 
+def test_a_rerun_with_other_settings_is_refused_and_more_rounds_are_not(iterated, traced, init_model, tmp_path):
+    from provers.evaluation.iterate import IterateError
+
+    with pytest.raises(IterateError, match=r"other settings \(steps\)"):
+        iterate(_config(traced, init_model, iterated, steps=5))
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("mine")
+    with pytest.raises(IterateError, match="not empty and holds no nesy iterate run"):
+        iterate(_config(traced, init_model, stray))
+    from provers.evaluation.iterate import run_settings
+
+    stored = json.loads((iterated / "config.json").read_text())["settings"]
+    assert run_settings(_config(traced, init_model, iterated, rounds=3, workers=2)) == stored  # a rerun may add rounds
+    assert run_settings(_config(traced, init_model, iterated, seed=1)) != stored
+
+
 def test_only_kernel_checked_proofs_become_pairs(traced, init_model, tmp_path):
     config = IterateConfig(data=traced, init=init_model, out=tmp_path / "run", rounds=1, tactic_timeout_s=5)
     it = Iteration(config)
@@ -233,6 +257,7 @@ def test_only_kernel_checked_proofs_become_pairs(traced, init_model, tmp_path):
 def test_the_overlap_check_stops_before_training(iterated, traced, init_model, tmp_path, name, statement, why):
     out = tmp_path / "run"
     shutil.copytree(iterated / "round-1", out / "round-1")
+    shutil.copy(iterated / "config.json", out / "config.json")
     shutil.rmtree(out / "round-1" / "model")
     record = json.loads((out / "round-1" / "round.json").read_text())
     del record["stages"]["train"]
@@ -240,9 +265,8 @@ def test_the_overlap_check_stops_before_training(iterated, traced, init_model, t
     with (out / "round-1" / "all_pairs.jsonl").open("a") as f:
         f.write(json.dumps({"state": "============================\ndouble 1 = 2", "tactic": "reflexivity", "name": name,
                             "file": "Num.v", "statement": statement}) + "\n")
-    config = IterateConfig(data=traced, init=init_model, out=out, rounds=1, theorems=3, steps=3, batch_size=4, val_limit=0)
     with pytest.raises(EvaluationLeakError, match=why.replace(".", r"\.")):
-        iterate(config)
+        iterate(_config(traced, init_model, out, rounds=1))
     assert not (out / "round-1" / "model").exists()  # nothing trained
     assert "train" not in json.loads((out / "round-1" / "round.json").read_text())["stages"]
 
