@@ -119,8 +119,9 @@ def check_model_dir(path: Path, what: str = "--init") -> Path:
         raise IterateError(f"{what} {path}: no such directory (expected a model saved by nesy train tactics --data)")
     if not (path / "config.json").is_file():
         raise IterateError(f"{what} {path}: not a Hugging Face model directory (no config.json)")
-    if not any((path / n).is_file() for n in ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
-                                              "pytorch_model.bin.index.json")):
+    from provers.generators.traced_training import _weights_present
+
+    if not _weights_present(path):
         raise IterateError(f"{what} {path}: no weights there (model.safetensors or pytorch_model.bin)")
     return path.resolve()
 
@@ -158,6 +159,10 @@ def _check_config(c: IterateConfig) -> None:
         raise IterateError("--time, --tactic-timeout and --check-timeout must be positive")
     if c.split not in SPLITS:
         raise IterateError(f"--split must be one of {', '.join(SPLITS)}, not {c.split!r}")
+    if c.batch_size < 1 or c.top_k < 1 or not c.lr > 0 or (c.val_limit is not None and c.val_limit < 0):
+        raise IterateError("--batch and --val-k must be at least 1, --lr positive, --val-limit at least 0")
+    if c.pairs_ratio is not None and (c.pairs is None or not c.pairs_ratio > 0):
+        raise IterateError("--pairs-ratio needs --pairs FILE and must be positive")
 
 
 class EvaluationSet:
@@ -280,6 +285,10 @@ class Iteration:
         self.progress = progress or (lambda message: None)
         self.on_row, self.on_step = on_row, on_step
         self.evaluation = EvaluationSet(self.data, config.split)
+        if config.pairs is not None:
+            from provers.generators.traced_training import read_synthesized_pairs
+
+            read_synthesized_pairs(config.pairs)  # a bad file stops the run now, not after the first proving stage
         self.input = model_input(self.init)
 
     # -------------------------------------------------------------------- helpers

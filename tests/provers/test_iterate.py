@@ -295,11 +295,15 @@ def test_bad_input_is_one_error_line(traced, init_model, tmp_path, capsys):
         (["--init", str(not_hf)], "not a Hugging Face model directory"),
         (["--data", str(empty)], "not a usable traced dataset"),
         (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--pairs", str(tmp_path / "no-pairs.jsonl")], "--pairs .*no-pairs.jsonl: cannot read it"),
     ]
     for override, message in cases:
         argv = _argv(traced, init_model, out)
         for flag, value in zip(override[::2], override[1::2]):
-            argv[argv.index(flag) + 1] = value
+            if flag in argv:
+                argv[argv.index(flag) + 1] = value
+            else:
+                argv += [flag, value]
         capsys.readouterr()
         assert main(argv) == 2, override
         err = capsys.readouterr().err
