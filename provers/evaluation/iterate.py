@@ -434,7 +434,7 @@ class Iteration:
         records = []
         for k in range(1, self.config.rounds + 1):
             records.append(self.run_round(k, eligible))
-            atomic_write_text(self.out / "summary.md", summary_markdown(records, self.config))
+            atomic_write_text(self.out / "summary.md", summary_markdown(records, self.config, init_row(self.init)))
         return records
 
     def run_round(self, k: int, eligible: list) -> dict:
@@ -475,7 +475,22 @@ def run_settings(config: IterateConfig) -> dict:
     return d
 
 
-def summary_markdown(records: list[dict], config: IterateConfig) -> str:
+def init_row(init: Path) -> dict | None:
+    """The round-0 row: the ``--init`` model's own training report, when it has a validation accuracy."""
+    try:
+        report = json.loads((Path(init) / "training.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    acc = report.get("accuracy") if isinstance(report, dict) else None
+    if not isinstance(acc, dict) or acc.get("top1") is None or acc.get("k") is None:
+        return None
+    k = acc["k"]
+    return {"loss": report.get("final_loss"), "train_seconds": report.get("train_seconds"), "top1": acc["top1"],
+            "topk": acc.get(f"top{k}"), "k": k, "pairs": acc.get("pairs")}
+
+
+def summary_markdown(records: list[dict], config: IterateConfig, init: dict | None = None) -> str:
+    """One row per round; ``init`` (:func:`init_row`): a round-0 row for the starting model."""
     lines = [f"# nesy iterate: {Path(config.data).name} ({config.split}), from {config.init}", "",
              f"{config.theorems} training theorems sampled per round, {config.time_s:g} s each; {config.steps} training steps per round.", "",
              "| round | theorems tried | proved | new pairs | total pairs | train s | loss | val top-1 | val top-k |",
@@ -484,6 +499,9 @@ def summary_markdown(records: list[dict], config: IterateConfig) -> str:
     def num(v, fmt):
         return "-" if v is None else format(v, fmt)
 
+    if init is not None:
+        lines.append(f"| 0 (--init) | - | - | - | - | {num(init['train_seconds'], '.0f')} | {num(init['loss'], '.3f')} | "
+                     f"{num(init['top1'], '.3f')} | {num(init['topk'], '.3f')} (k={init['k']}) |")
     for r in records:
         lines.append(f"| {r['round']} | {r['theorems_tried']} | {r['proved']} | {r['new_pairs']} | {r['total_pairs']} | "
                      f"{r['train_seconds']:.0f} | {r['loss']:.3f} | {num(r['val_top1'], '.3f')} | {num(r['val_topk'], '.3f')} (k={r['k']}) |")

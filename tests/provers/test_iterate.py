@@ -110,7 +110,7 @@ def init_model(traced, base) -> Path:
 
     os.environ["NESY_CACHE"] = str(base / "cache")
     out = base / "init"
-    assert train_traced(TracedTrainConfig(data=traced, out=out, drop_overlap=True, val_limit=0, **TINY)).finished
+    assert train_traced(TracedTrainConfig(data=traced, out=out, drop_overlap=True, val_limit=4, **TINY)).finished
     return out
 
 
@@ -168,6 +168,7 @@ def test_each_round_keeps_its_model_data_and_numbers(iterated, traced, init_mode
     assert records[1]["stages"]["prove"]["generator"].startswith(f"hf:{iterated / 'round-1' / 'model'},premises=")
     summary = (iterated / "summary.md").read_text()
     assert "| 1 | 3 |" in summary and "| 2 | 3 |" in summary
+    assert "| 0 (--init) | - |" in summary and "(k=4) |" in summary  # the starting model's own report (its k)
 
 
 def test_pairs_are_replayed_kernel_checked_proofs_deduplicated_and_accumulated(iterated, traced):
