@@ -76,6 +76,7 @@ class IterateConfig:
     theorems: int = 100
     split: str = "random"
     seed: int = 0
+    backend: str = "coq"  # one that starts a traced library's theorems in context (Backend.load_library)
     # prove
     time_s: float = 60.0
     expansions: int = 100
@@ -163,6 +164,9 @@ def _check_config(c: IterateConfig) -> None:
         raise IterateError("--batch and --val-k must be at least 1, --lr positive, --val-limit at least 0")
     if c.pairs_ratio is not None and (c.pairs is None or not c.pairs_ratio > 0):
         raise IterateError("--pairs-ratio needs --pairs FILE and must be positive")
+    from provers.registry import canonical_name
+
+    canonical_name(c.backend)  # an unknown backend: its own typed error
 
 
 class EvaluationSet:
@@ -217,8 +221,13 @@ def check_pairs(path: Path, evaluation: EvaluationSet) -> int:
     for line_no, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        why = evaluation.hit(str(row.get("name", "")), row.get("statement"))
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise IterateError(f"{path}:{line_no}: not JSON ({exc.msg})") from exc
+        if not isinstance(row, dict) or not isinstance(row.get("name"), str):
+            raise IterateError(f"{path}:{line_no}: a pair without the name of its theorem: {line[:120]!r}")
+        why = evaluation.hit(row["name"], row.get("statement") if isinstance(row.get("statement"), str) else None)
         if why:
             raise EvaluationLeakError(f"{path}:{line_no}: {why}; the evaluation split is never trained on (nothing was trained)")
         n += 1
@@ -246,18 +255,18 @@ def sample_problems(problems: list, n: int, seed: int, round_no: int) -> list:
     return [p for i, p in enumerate(problems) if i in keep]
 
 
-def replay(problem, proof: list[str], *, tactic_timeout_s: float = 10.0, pool=None) -> list[tuple[str, str]] | None:
+def replay(problem, proof: list[str], *, backend: str = "coq", tactic_timeout_s: float = 10.0, pool=None) -> list[tuple[str, str]] | None:
     """The ``(state before, tactic)`` of each step of ``proof`` on ``problem``, started as the job
     engine starts a library theorem (on ``pool``, a warm pool, if given); None when the replay does
     not end in a finished proof."""
     from provers.protocol import EnvConfig, ProofFinished, TacticState
     from provers.registry import load_backend
 
-    backend = load_backend("coq")
+    b = load_backend(backend)
     ctx = problem.context
     config = EnvConfig(tactic_timeout_s=tactic_timeout_s, extra_args=tuple(getattr(ctx, "env_args", ())))
     out = []
-    env_obj = backend.env(problem.theorem, config, pool=pool) if pool is not None else backend.env(problem.theorem, config)
+    env_obj = b.env(problem.theorem, config, pool=pool) if pool is not None else b.env(problem.theorem, config)
     with env_obj as (env, state):
         for tactic in proof:
             if not isinstance(state, TacticState):
@@ -310,7 +319,7 @@ class Iteration:
         """The split's training theorems that may be proved: startable, not an evaluation theorem of any split."""
         from provers.evaluation.data import load_library
 
-        problems = load_library(self.data, self.config.split, "train")
+        problems = load_library(self.data, self.config.split, "train", backend=self.config.backend)
         keep = [p for p in problems if p.theorem is not None and not self.evaluation.hit(p.name, _statement(p))]
         return keep, len(problems)
 
@@ -328,7 +337,7 @@ class Iteration:
         gen = GeneratorConfig(spec=spec, decoding="beam", max_new_tokens=self.input.max_new_tokens, seed=c.seed,
                               retriever=self.input.retriever, retrieval_split=c.split)
         budget = SearchBudget(time_s=c.time_s, max_expansions=c.expansions, num_candidates=c.k, tactic_timeout_s=c.tactic_timeout_s)
-        job = ProofJobConfig(backend="coq", search="best-first", budget=budget, generator=gen, closers=c.closers, warm=c.warm,
+        job = ProofJobConfig(backend=c.backend, search="best-first", budget=budget, generator=gen, closers=c.closers, warm=c.warm,
                              check_timeout_s=c.check_timeout_s)
         self.progress(f"round {k}: proving {len(problems)} training theorems with {spec}{' + closers' if c.closers else ''}")
         rows, summary = run_proof_job(problems, job, self.round_dir(k) / "prove", PoolConfig(workers=c.workers), on_row=self.on_row)
@@ -344,7 +353,7 @@ class Iteration:
         done_names = {r["name"] for r in before}
         by_name = {p.name: p for p in problems}
         replay_failed: list[str] = []
-        pool = load_backend("coq").pool(self.config.warm, 2048.0)
+        pool = load_backend(self.config.backend).pool(self.config.warm, 2048.0)
         try:
             rows = _read_jsonl(d / "prove" / "results.jsonl")
             new = self._replay_rows(rows, by_name, done_names, pool, replay_failed)
@@ -375,7 +384,7 @@ class Iteration:
             if row["name"] in done_names:
                 continue  # proved in an earlier round: nothing new
             p = by_name[row["name"]]
-            steps = replay(p, list(row["proof"]), tactic_timeout_s=self.config.tactic_timeout_s, pool=pool)
+            steps = replay(p, list(row["proof"]), backend=self.config.backend, tactic_timeout_s=self.config.tactic_timeout_s, pool=pool)
             if steps is None:
                 failed.append(row["name"])
                 continue

@@ -279,6 +279,19 @@ def test_the_evaluation_set_spans_both_splits(traced):
     assert ev.hit("X.y", "Lemma y :  double 3 = 6.")  # Lib.Seq.double_3's statement (random/test)
 
 
+def test_a_malformed_pairs_file_is_a_typed_error(traced, tmp_path):
+    from provers.evaluation.iterate import IterateError, check_pairs
+
+    ev = EvaluationSet(traced)
+    bad = tmp_path / "all_pairs.jsonl"
+    for text, match in (("{not json\n", "not JSON"), ('{"state": "s", "tactic": "t"}\n', "without the name")):
+        bad.write_text(text)
+        with pytest.raises(IterateError, match=match):
+            check_pairs(bad, ev)
+    bad.write_text('{"state": "s", "tactic": "t", "name": "Lib.Num.double_0"}\n\n')
+    assert check_pairs(bad, ev) == 1
+
+
 # ------------------------------------------------------------------------------ bad input
 
 
