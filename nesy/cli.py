@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 COMMAND_MODULES = (
     "nesy.commands.prove",  # nesy prove, nesy check
     "nesy.commands.search",  # nesy eval minif2f, nesy train tactics
+    "nesy.commands.iterate",  # nesy iterate
     "nesy.commands.trace",  # nesy trace
     "nesy.commands.retrieval",  # nesy index, retrieve, train retriever, eval retrieval
     "nesy.commands.synthesis",  # nesy synth nlsat

@@ -12,6 +12,11 @@ stated in ``FMapAVL`` and ``FMapList``, ``Nat.not_le`` and ``Compare_dec.not_le`
 ``random`` split's 1,238 val+test theorems have a training twin); it is an error unless
 ``drop_overlap`` removes those training theorems, and the report says how many went.
 
+Pairs replayed from proofs the model found (``proof_pairs``, written by ``nesy iterate``,
+:mod:`provers.evaluation.iterate`) are added as they are: each names its theorem, which must be a
+training theorem of the split (not a val/test twin left out), and is placed there; a pair of a
+val/test theorem is an :class:`OverlapError`.
+
 Optionally, synthesized pairs (``pairs.jsonl`` of ``nesy synth alchemy``, which never mutates a
 val/test theorem of either split) are mixed in at ``pairs_ratio`` synthesized pairs per traced pair
 (all of the file when None); the report gives both counts.
@@ -124,6 +129,7 @@ class TracedTrainConfig:
     premise_drop: float = 0.5
     pairs: Path | None = None  # synthesized pairs (alchemy's pairs.jsonl)
     pairs_ratio: float | None = None  # synthesized per traced pair; None: all of the file
+    proof_pairs: Path | None = None  # pairs replayed from found proofs of training theorems (nesy iterate)
     drop_overlap: bool = False
     init: Path | None = None  # a pretrained causal LM directory to fine-tune
     vocab_size: int = 4000
@@ -153,7 +159,7 @@ class TrainingPair:
     state: str
     tactic: str
     place: Place | None = None
-    source: str = "traced"  # or "synthesized"
+    source: str = "traced"  # "synthesized" (no place) or "proof" (replayed from a found proof)
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,37 @@ def read_synthesized_pairs(path: Path) -> list[TrainingPair]:
         out.append(TrainingPair(row["state"], " ".join(row["tactic"].split()), None, "synthesized"))
     if not out:
         raise TrainingInputError(f"--pairs {path}: no pairs in it (empty file)")
+    return out
+
+
+def read_proof_pairs(path: Path, train: Sequence, eval_names: set[str], where: str) -> list[TrainingPair]:
+    """The ``{state, tactic, name}`` lines of ``path`` (pairs replayed from found proofs), each
+    placed at its theorem, which must be one of ``train`` (the split's training theorems, val/test
+    twins already left out): a pair of a val/test theorem is an :class:`OverlapError`, one of a
+    theorem the split does not train on a :class:`TrainingInputError`, both naming the theorem."""
+    path = Path(path).expanduser()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TrainingInputError(f"proof pairs {path}: cannot read it ({exc})") from exc
+    places = {t.full_name: place_of_traced(t) for t in train}
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainingInputError(f"proof pairs {path}:{n}: not JSON ({exc.msg})") from exc
+        if not (isinstance(row, dict) and all(isinstance(row.get(k), str) and row[k].strip() for k in ("state", "tactic", "name"))):
+            raise TrainingInputError(f"proof pairs {path}:{n}: expected {{\"state\", \"tactic\", \"name\": non-empty text}}, got {line[:120]!r}")
+        name = row["name"]
+        if name in eval_names:
+            raise OverlapError(f"proof pairs {path}:{n}: {name} is a val/test theorem of {where}; it is never trained on")
+        if name not in places:
+            raise TrainingInputError(f"proof pairs {path}:{n}: {name} is not a training theorem of {where} "
+                                     "(or was left out as a val/test twin)")
+        out.append(TrainingPair(row["state"], " ".join(row["tactic"].split()), places[name], "proof"))
     return out
 
 
@@ -437,6 +474,8 @@ def _settings(config: TracedTrainConfig) -> dict:
     d = asdict(config)
     for k in ("out", "minutes", "threads", "checkpoint_every", "top_k", "val_limit"):
         d.pop(k)
+    if d["proof_pairs"] is None:  # runs from before the option resume as they were
+        d.pop("proof_pairs")
     return {k: (str(Path(v).expanduser().resolve()) if isinstance(v, Path) else v) for k, v in d.items()}
 
 
@@ -488,6 +527,10 @@ def prepare(config: TracedTrainConfig, progress: Callable[[str], None] | None = 
         raise TrainingInputError(f"{root} ({config.split}/train): no traced tactics to train on")
     counts = {"train_theorems": len(train), "traced_pairs": len(pairs), "overlap_dropped_theorems": dropped,
               "synthesized_pairs_in_file": 0, "synthesized_pairs": 0}
+    if config.proof_pairs is not None:
+        found = read_proof_pairs(config.proof_pairs, train, {t.full_name for t in evaluation}, f"{root} ({config.split})")
+        counts["proof_pairs"] = len(found)
+        pairs = pairs + found
     if config.pairs is not None:
         synth = read_synthesized_pairs(config.pairs)
         counts["synthesized_pairs_in_file"] = len(synth)
@@ -499,8 +542,9 @@ def prepare(config: TracedTrainConfig, progress: Callable[[str], None] | None = 
         pairs = pairs + synth
     counts["pairs"] = len(pairs)
     if progress:
+        proofs = f", {counts['proof_pairs']} from found proofs" if "proof_pairs" in counts else ""
         progress(f"{len(pairs)} training pairs: {counts['traced_pairs']} traced ({len(train)} theorems of {config.split}/train"
-                 f"{f', {dropped} dropped as val/test twins' if dropped else ''}), {counts['synthesized_pairs']} synthesized")
+                 f"{f', {dropped} dropped as val/test twins' if dropped else ''}){proofs}, {counts['synthesized_pairs']} synthesized")
     return root, pairs, parts["val"], counts, {t.full_name for t in evaluation}
 
 

@@ -298,6 +298,25 @@ def test_synthesized_pairs_are_mixed_at_the_stated_ratio(library, tmp_path):
     assert report.counts["synthesized_pairs"] == 30
 
 
+def test_proof_pairs_are_placed_at_their_training_theorem_and_never_an_evaluation_one(library, tmp_path):
+    from provers.generators.traced_training import _settings, prepare
+
+    pairs = tmp_path / "proofs.jsonl"
+    state = "l : list nat\n============================\nl ++ nil = l"
+    pairs.write_text(json.dumps({"state": state, "tactic": "rewrite  Main.app_nil.", "name": "Main.app_nil_again"}) + "\n")
+    _, found, _, counts, _ = prepare(_config(library, tmp_path / "m", proof_pairs=pairs))
+    assert counts["proof_pairs"] == 1 and counts["pairs"] == counts["traced_pairs"] + 1
+    last = found[-1]
+    assert (last.state, last.tactic, last.source) == (state, "rewrite Main.app_nil.", "proof")
+    assert last.place.full_name == "Main.app_nil_again" and last.place.file == "Main.v"
+    for name, error, match in (("Main.target", OverlapError, "Main.target is a val/test theorem"),
+                               ("Main.nowhere", TrainingInputError, "not a training theorem")):
+        pairs.write_text(json.dumps({"state": state, "tactic": "auto.", "name": name}) + "\n")
+        with pytest.raises(error, match=match):
+            prepare(_config(library, tmp_path / "m", proof_pairs=pairs))
+    assert "proof_pairs" not in _settings(_config(library, tmp_path / "m"))  # runs from before the option resume as they were
+
+
 @pytest.mark.parametrize("text,match", [("", "empty"), ("{not json\n", "not JSON"), ('{"state": "s"}\n', "expected"),
                                         ('{"state": "", "tactic": "auto."}\n', "expected")])
 def test_a_bad_pairs_file_is_a_typed_error(library, tmp_path, text, match):
