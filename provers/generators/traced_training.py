@@ -243,22 +243,28 @@ def traced_pairs(theorems: Sequence) -> list[TrainingPair]:
     return out
 
 
-def read_synthesized_pairs(path: Path) -> list[TrainingPair]:
-    """The ``{state, tactic}`` lines of ``path``; a :class:`TrainingInputError` for a missing, empty
-    or malformed file (naming the line)."""
-    path = Path(path).expanduser()
+def _json_lines(path: Path, what: str):
+    """``(line number, line, parsed JSON)`` of each non-blank line of ``path``; a
+    :class:`TrainingInputError` naming ``what``, the file and the line for what cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise TrainingInputError(f"--pairs {path}: cannot read it ({exc})") from exc
-    out = []
+        raise TrainingInputError(f"{what} {path}: cannot read it ({exc})") from exc
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            yield n, line, json.loads(line)
         except json.JSONDecodeError as exc:
-            raise TrainingInputError(f"--pairs {path}:{n}: not JSON ({exc.msg})") from exc
+            raise TrainingInputError(f"{what} {path}:{n}: not JSON ({exc.msg})") from exc
+
+
+def read_synthesized_pairs(path: Path) -> list[TrainingPair]:
+    """The ``{state, tactic}`` lines of ``path``; a :class:`TrainingInputError` for a missing, empty
+    or malformed file (naming the line)."""
+    path = Path(path).expanduser()
+    out = []
+    for n, line, row in _json_lines(path, "--pairs"):
         if not (isinstance(row, dict) and isinstance(row.get("state"), str) and isinstance(row.get("tactic"), str)
                 and row["state"].strip() and row["tactic"].strip()):
             raise TrainingInputError(f"--pairs {path}:{n}: expected {{\"state\": non-empty text, \"tactic\": non-empty text}}, got {line[:120]!r}")
@@ -274,19 +280,9 @@ def read_proof_pairs(path: Path, train: Sequence, eval_names: set[str], where: s
     twins already left out): a pair of a val/test theorem is an :class:`OverlapError`, one of a
     theorem the split does not train on a :class:`TrainingInputError`, both naming the theorem."""
     path = Path(path).expanduser()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TrainingInputError(f"proof pairs {path}: cannot read it ({exc})") from exc
     places = {t.full_name: place_of_traced(t) for t in train}
     out = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TrainingInputError(f"proof pairs {path}:{n}: not JSON ({exc.msg})") from exc
+    for n, line, row in _json_lines(path, "proof pairs"):
         if not (isinstance(row, dict) and all(isinstance(row.get(k), str) and row[k].strip() for k in ("state", "tactic", "name"))):
             raise TrainingInputError(f"proof pairs {path}:{n}: expected {{\"state\", \"tactic\", \"name\": non-empty text}}, got {line[:120]!r}")
         name = row["name"]
