@@ -40,8 +40,8 @@ def _invocations(args: argparse.Namespace, rows: list[str]) -> list[tuple[str, l
         runs.append(("portfolio", ["--search", "portfolio"], {"portfolio": "portfolio"}))
     if "hammer" in rows:
         runs.append(("hammer", ["--search", "portfolio", "--hammer"], {"hammer": "portfolio"}))
-    specs.update({f"hf:{name}": f"hf:{spec}" for name, spec in _models(args)})
-    closers = {r: specs[r] for r in ("premises", "knn", "both", *(f"hf:{n}" for n, _ in _models(args))) if r in rows}
+    specs.update({f"hf:{name}": f"hf:{spec}" for name, spec in args.models})
+    closers = {r: specs[r] for r in ("premises", "knn", "both", *(f"hf:{n}" for n, _ in args.models)) if r in rows}
     if closers:
         extra = ["--closers"] + [a for s in closers.values() for a in ("--generator", s)]
         runs.append(("closers", extra, closers))
@@ -131,10 +131,12 @@ def main() -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
-    rows = [r.strip() for r in args.rows.split(",") if r.strip()] + [f"hf:{n}" for n, _ in _models(args)]
-    unknown = sorted(set(rows) - set(ROWS) - {f"hf:{n}" for n, _ in _models(args)})
+    rows = [r.strip() for r in args.rows.split(",") if r.strip()]
+    unknown = sorted(set(rows) - set(ROWS))
     if unknown:
         ap.error(f"--rows: unknown {', '.join(unknown)} (choose from {', '.join(ROWS)})")
+    args.models = _models(args)
+    rows += [f"hf:{n}" for n, _ in args.models]
     if not args.table_only:
         for sub, extra, _ in _invocations(args, rows):
             cmd = [sys.executable, "-m", "nesy", *_common(args), *extra, "--out", str(args.out / sub)]

@@ -267,7 +267,7 @@ def is_context_assumption(name: str, prefixes: tuple[str, ...]) -> bool:
     if not prefixes:
         return False
     last = name.rsplit(".", 1)[-1]
-    if last in (PROBLEM_CONSTANT, TARGET_CONSTANT) or last.startswith(PROBLEM_CONSTANT):
+    if last == TARGET_CONSTANT or last.startswith(PROBLEM_CONSTANT):
         return False
     return any(name.startswith(p) and len(name) > len(p) for p in prefixes)
 

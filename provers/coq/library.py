@@ -351,23 +351,7 @@ _PROOF_MODE_DECL = re.compile(
     r"^(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global|Polymorphic|Monomorphic)\s+)*(Definition|Instance)\s+([A-Za-z_][\w']*)(\s.*|:.*|)$", re.DOTALL)
 
 
-_MODULE_OPENER = re.compile(r"^(\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?Module\s+(?:(?:Import|Export)\s+)?[A-Za-z_][\w']*)[^.]*?\.$", re.DOTALL)
-
-
-def unconstrained_opener(sentence: str) -> str | None:
-    """``Module M <: T.`` / ``Module M : T.`` -> ``Module M.``; None when the sentence opens no
-    module with a signature constraint (or cannot be read)."""
-    try:
-        body = strip_comments(sentence)
-    except SentenceError:
-        return None
-    m = _MODULE_OPENER.match(body)
-    if m is None or body == m.group(1) + ".":
-        return None
-    return m.group(1).strip() + "."
-
-
-_OPENER_HEAD = re.compile(r"^\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?Module\s+(Type\s+)?((?:(?:Import|Export)\s+)?)([A-Za-z_][\w']*)", re.DOTALL)
+_OPENER_HEAD = re.compile(r"^(\s*(?:#\[[^\]]*\]\s*)*(?:(?:Local|Global)\s+)?)Module\s+(Type\s+)?((?:(?:Import|Export)\s+)?)([A-Za-z_][\w']*)", re.DOTALL)
 _BINDER = re.compile(r"^\s*((?:(?:Import|Export)\s+)?)((?:[A-Za-z_][\w']*\s+)*[A-Za-z_][\w']*)\s*:(?!=)\s*(.+?)\s*$", re.DOTALL)
 
 
@@ -420,8 +404,17 @@ def opener_as_module(sentence: str) -> tuple[str, tuple[str, ...]] | None:
     tail = rest[at:].strip()
     if tail and not (tail.startswith("<:") or (tail.startswith(":") and not tail.startswith(":="))):
         return None  # `:=` defines a module (opens nothing), anything else is not understood
-    head = f"Module {m.group(2)}{m.group(3)}."
+    head = f"{m.group(1)}Module {m.group(3)}{m.group(4)}."
     return " ".join([head, *decls]), tuple(params)
+
+
+def unconstrained_opener(sentence: str) -> str | None:
+    """The opener as the check writes it (:func:`opener_as_module`: ``Module M <: T.`` ->
+    ``Module M.``); None when there is nothing to change or the sentence cannot be read."""
+    read = opener_as_module(sentence)
+    if read is None or read[0] == strip_comments(sentence).strip():
+        return None
+    return read[0]
 
 
 def _context_prefixes(src: _FileText, open_scopes: tuple, full_name: str) -> tuple[str, ...]:
@@ -444,8 +437,9 @@ def _context_prefixes(src: _FileText, open_scopes: tuple, full_name: str) -> tup
 
 
 def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
-    """``header`` with the signature constraints (``<: T``, ``: T``) of the modules still open cut
-    ("" when there is none to cut).
+    """``header`` with the openers of the modules still open rewritten by :func:`unconstrained_opener`
+    ("" when there is none to rewrite): signature constraints (``<: T``, ``: T``) cut, functors and
+    module types read as modules that declare their parameters (:func:`opener_as_module`).
 
     The kernel check closes those modules right after the proof; a constraint would then be
     checked against a module that stops half way (``The field ... is missing``), and a sealing
@@ -455,8 +449,7 @@ def _unconstrained(src: _FileText, header: str, openers: list[int]) -> str:
     out, at = [], 0
     for i in openers:
         s = src.sentences[i]
-        read = opener_as_module(s.text)
-        cut = read[0] if read is not None and read[0] != strip_comments(s.text).strip() else None
+        cut = unconstrained_opener(s.text)
         if cut is None:
             continue
         out.append(header[at:s.start])
