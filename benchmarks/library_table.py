@@ -4,7 +4,7 @@ Rows (issue 11): the automation portfolio alone and the portfolio with CoqHammer
 portfolio``, what ``nesy prove`` runs: every tactic of the portfolio in turn, none cut by ``--k``);
 and best-first search with the portfolio as closers at every node plus the ``premises:``
 generator, the ``knn:`` generator, or both mixed. Each row is ``nesy eval library`` (or ``nesy eval minif2f`` with
-``--minif2f``) with the same ``--time``, ``--expansions``, ``--k`` and ``--tactic-timeout``; the
+``--minif2f``) with the same ``--time``, ``--expansions``, ``--k``, ``--widen`` and ``--tactic-timeout``; the
 three invocations write under one ``--out`` (``portfolio/``, ``hammer/``, ``closers/``), resume
 on rerun, and the script prints one table from their ``summary.json`` files.
 
@@ -65,7 +65,7 @@ def _common(args: argparse.Namespace) -> list[str]:
     else:
         base = ["eval", "library", "--data", str(args.data), "--split", args.split, "--part", args.part]
     base += ["--time", str(args.time), "--expansions", str(args.expansions), "--k", str(args.k),
-             "--tactic-timeout", str(args.tactic_timeout), "--workers", str(args.workers), "--seed", str(args.seed)]
+             "--tactic-timeout", str(args.tactic_timeout), "--widen", str(args.widen), "--workers", str(args.workers), "--seed", str(args.seed)]
     if args.sample:
         base += ["--sample", str(args.sample)]
     if args.limit:
@@ -122,6 +122,7 @@ def main() -> int:
     ap.add_argument("--time", type=float, default=20.0)
     ap.add_argument("--expansions", type=int, default=100)
     ap.add_argument("--k", type=int, default=8)
+    ap.add_argument("--widen", type=int, default=3, help="best-first rows: doublings of k when the frontier empties (nesy eval --widen; 0: none)")
     ap.add_argument("--tactic-timeout", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)

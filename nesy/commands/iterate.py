@@ -31,6 +31,7 @@ def register(commands) -> None:
     it.add_argument("--time", type=float, default=60.0, help="seconds per theorem (model + prover)")
     it.add_argument("--expansions", type=int, default=100, help="node expansions per best-first search")
     it.add_argument("--k", type=int, default=8, help="tactics asked of the model per expansion (beam search)")
+    it.add_argument("--widen", type=int, default=3, metavar="N", help="when every open node is expanded before the budget runs out, double k and expand again, up to N times")
     it.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
     it.add_argument("--closers", action="store_true", help="also try the automation portfolio on every expanded node")
     it.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
@@ -54,7 +55,7 @@ def _run_iterate(args: argparse.Namespace) -> int:
 
     config = IterateConfig(
         data=args.data, init=args.init, out=args.out, rounds=args.rounds, theorems=args.theorems, split=args.split, seed=args.seed,
-        time_s=args.time, expansions=args.expansions, k=args.k, tactic_timeout_s=args.tactic_timeout, closers=args.closers,
+        time_s=args.time, expansions=args.expansions, k=args.k, widen=args.widen, tactic_timeout_s=args.tactic_timeout, closers=args.closers,
         workers=args.workers, warm=not args.no_warm, check_timeout_s=args.check_timeout, steps=args.steps, pairs=args.pairs,
         pairs_ratio=args.pairs_ratio, batch_size=args.batch, lr=args.lr, top_k=args.val_k, val_limit=args.val_limit,
         threads=args.threads,

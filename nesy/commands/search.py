@@ -105,6 +105,7 @@ def _search_arguments(e, default_out: str) -> None:
     e.add_argument("--time", type=float, default=60.0, help="seconds per attempt (model + prover)")
     e.add_argument("--expansions", type=int, default=100, help="node expansions per best-first search")
     e.add_argument("--max-depth", type=int, default=30)
+    e.add_argument("--widen", type=int, default=3, metavar="N", help="best-first: when every open node is expanded before the budget runs out, double k and expand them again, up to N times (only new tactics run; 0: stop at the first exhaustion)")
     e.add_argument("--tactic-timeout", type=float, default=5.0, help="seconds per tactic")
     e.add_argument("--max-new-tokens", type=int, default=64)
     e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
@@ -278,6 +279,8 @@ def _check_search_args(args: argparse.Namespace) -> None:
 
     if args.workers < 1 or args.attempts < 1 or args.k < 1 or args.expansions < 1:
         raise UsageError("--workers, --attempts, --k and --expansions must be at least 1")
+    if not 0 <= args.widen <= 10:
+        raise UsageError(f"--widen must be between 0 and 10 (doublings of --k), not {args.widen}")
     if not (args.time > 0 and args.tactic_timeout > 0 and args.request_timeout > 0 and args.check_timeout > 0):
         raise UsageError("--time, --tactic-timeout, --request-timeout and --check-timeout must be positive")
     if args.concurrency < 1:
@@ -347,7 +350,8 @@ def _run_job(args: argparse.Namespace, problems: list, backend: str, title: str,
 
     specs = args.generator or ["portfolio"]
     decoding = args.decoding or ("beam" if args.search == "best-first" and args.attempts == 1 else "sample")
-    budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout)
+    budget = SearchBudget(time_s=args.time, max_expansions=args.expansions, num_candidates=args.k, max_depth=args.max_depth, tactic_timeout_s=args.tactic_timeout,
+                          widen=args.widen)
     gen_config = GeneratorConfig(spec=specs[0], decoding=decoding, temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed, backend=backend,
                                  request_timeout_s=args.request_timeout, api=args.api, max_concurrency=args.concurrency,
                                  retriever=args.retriever, retrieval_split=args.split if args.split in ("random", "novel_premises") else "random")  # knn: remembers that split's train part
@@ -364,7 +368,7 @@ def _run_job(args: argparse.Namespace, problems: list, backend: str, title: str,
         config = with_generator(base, spec)
         sub = out / _label_dir(spec)
         print(f"{command}: {len(problems)} theorems ({where}) | generator {spec} | {args.search} x{args.attempts} "
-              f"| k={budget.num_candidates}, {budget.time_s:g}s/attempt, {budget.max_expansions} expansions, {budget.tactic_timeout_s:g}s/tactic "
+              f"| k={budget.num_candidates}, {budget.time_s:g}s/attempt, {budget.max_expansions} expansions, {budget.tactic_timeout_s:g}s/tactic{f', widen x{budget.widen}' if budget.widen else ''} "
               f"| {pool.workers} worker(s){' on Ray' if pool.ray else ''} -> {sub}/", file=sys.stderr)
         summary = run_with_progress(problems, config, sub, pool, fresh=args.fresh, desc=spec)
         summaries[spec] = summary

@@ -81,6 +81,7 @@ class IterateConfig:
     time_s: float = 60.0
     expansions: int = 100
     k: int = 8
+    widen: int = 3  # doublings of k when the frontier empties (SearchBudget.widen)
     tactic_timeout_s: float = 5.0
     closers: bool = False
     workers: int = 1
@@ -156,6 +157,8 @@ def _check_config(c: IterateConfig) -> None:
         raise IterateError(f"--rounds must be at least 1, not {c.rounds}")
     if c.theorems < 1 or c.steps < 1 or c.workers < 1 or c.k < 1 or c.expansions < 1:
         raise IterateError("--theorems, --steps, --workers, --k and --expansions must be at least 1")
+    if not 0 <= c.widen <= 10:
+        raise IterateError(f"--widen must be between 0 and 10 (doublings of --k), not {c.widen}")
     if not (c.time_s > 0 and c.tactic_timeout_s > 0 and c.check_timeout_s > 0):
         raise IterateError("--time, --tactic-timeout and --check-timeout must be positive")
     if c.split not in SPLITS:
@@ -336,7 +339,7 @@ class Iteration:
         spec = f"hf:{model}" + (f",premises={self.data.resolve()}" if self.input.retrieval else "")
         gen = GeneratorConfig(spec=spec, decoding="beam", max_new_tokens=self.input.max_new_tokens, seed=c.seed,
                               retriever=self.input.retriever, retrieval_split=c.split)
-        budget = SearchBudget(time_s=c.time_s, max_expansions=c.expansions, num_candidates=c.k, tactic_timeout_s=c.tactic_timeout_s)
+        budget = SearchBudget(time_s=c.time_s, max_expansions=c.expansions, num_candidates=c.k, tactic_timeout_s=c.tactic_timeout_s, widen=c.widen)
         job = ProofJobConfig(backend=c.backend, search="best-first", budget=budget, generator=gen, closers=c.closers, warm=c.warm,
                              check_timeout_s=c.check_timeout_s)
         self.progress(f"round {k}: proving {len(problems)} training theorems with {spec}{' + closers' if c.closers else ''}")

@@ -182,7 +182,7 @@ class ProofWorker:
         successes: list[bool] = []
         found: list[tuple[str, ...]] = []
         model_s = env_s = 0.0
-        nodes = expanded = tactics = 0
+        nodes = expanded = widenings = tactics = 0
         proved_nodes: int | None = None
         stops: list[str] = []
         messages: list[str] = []
@@ -208,6 +208,7 @@ class ProofWorker:
                 env_s += r.env_s
                 nodes += r.nodes_total
                 expanded += r.nodes_expanded
+                widenings += r.widenings
                 tactics += r.tactics_run
                 stops.append(r.stop_reason.value)
                 if r.message:
@@ -248,6 +249,7 @@ class ProofWorker:
             "nodes_total": nodes,
             "nodes_expanded": expanded,
             "nodes_to_proof": proved_nodes,
+            "widenings": widenings,
             "tactics_run": tactics,
             "model_s": round(model_s, 4),
             "env_s": round(env_s, 4),

@@ -54,6 +54,7 @@ class ProofRow:
     nodes_total: int = 0
     nodes_expanded: int = 0
     nodes_to_proof: int | None = None
+    widenings: int = 0  # best-first: times k was doubled after the frontier emptied (summed over attempts)
     tactics_run: int = 0
     model_s: float = 0.0
     env_s: float = 0.0

@@ -57,6 +57,11 @@ def best_first_search(
     an edge of the tree; one that fails or leaves goals is dropped (it only costs time). So the
     search proves at least what the closers prove on the initial state within the same budget.
 
+    When no open node is left and ``budget.widen`` allows, the search widens instead of stopping:
+    the unfinished expanded nodes are reopened and expanded again with twice the k, running only
+    tactics not yet tried on them (closers run once per node). Until the first exhaustion the
+    search is exactly the unwidened one, so widening never loses a proof it would have found.
+
     Raises only what the generator raises (:class:`~provers.generators.base.GeneratorError`:
     the caller decides whether that is the theorem's error row or the job's end). Prover crashes
     are contained: the edge is recorded as CRASH and the search goes on, up to
@@ -71,7 +76,26 @@ def best_first_search(
     stop = StopReason.EXHAUSTED
     message = ""
 
-    while frontier and finished is None:
+    k = budget.num_candidates
+    widenings = 0
+    closed: set[int] = set()  # nodes the closers already ran on
+
+    while finished is None:
+        if not frontier:
+            # Exhausted: every node expanded with k candidates. Widen (double k) if allowed.
+            if widenings >= budget.widen:
+                break
+            if timers.elapsed() >= budget.time_s or expansions >= budget.max_expansions:
+                stop = StopReason.TIME if timers.elapsed() >= budget.time_s else StopReason.EXPANSIONS
+                break
+            reopened = _reopen(tree, budget.max_depth)
+            if not reopened:
+                break
+            widenings += 1
+            k *= 2
+            for i in reopened:
+                heapq.heappush(frontier, (-tree.nodes[i].cumulative_logprob, next(counter), i))
+            continue
         if timers.elapsed() >= budget.time_s:
             stop = StopReason.TIME
             break
@@ -82,11 +106,11 @@ def best_first_search(
         node = tree.nodes[index]
         if node.expanded or node.status is not NodeStatus.OPEN or node.depth >= budget.max_depth:
             continue
-        tried: set[str] = set()
-        for tactic in closers:
+        # a reopened node runs only new tactics; a generator's proposal equal to a closer is not rerun
+        tried = {tree.edges[e].tactic for e in node.out_edges} | set(closers)
+        for tactic in (closers if index not in closed else ()):
             if timers.elapsed() >= budget.time_s:
                 break
-            tried.add(tactic)
             t0 = clock()
             try:
                 result = env.run_tac(node.state, tactic)
@@ -106,6 +130,7 @@ def best_first_search(
                 finished = result
                 break
             tactic_errors += not isinstance(result, TacticState)
+        closed.add(index)
         if finished is not None or message:
             if message:
                 stop = StopReason.ENV_ERRORS
@@ -115,13 +140,14 @@ def best_first_search(
             break
         t0 = clock()
         try:
-            candidates = generator.generate(node.state, budget.num_candidates)
+            candidates = generator.generate(node.state, k)
         finally:
             timers.model += clock() - t0
         expansions += 1
         for tactic, logprob in candidates:
             if tactic in tried:
                 continue
+            tried.add(tactic)
             if timers.elapsed() >= budget.time_s:
                 break
             t0 = clock()
@@ -179,7 +205,18 @@ def best_first_search(
         env_s=timers.env,
         wall_s=timers.elapsed(),
         message=message,
+        widenings=widenings,
     )
+
+
+def _reopen(tree: SearchTree, max_depth: int) -> list[int]:
+    """Reopen every expanded, unfinished node below ``max_depth`` for a wider expansion."""
+    out = []
+    for node in tree.nodes:
+        if node.expanded and not node.is_terminal and node.depth < max_depth:
+            tree.reopen(node.index)
+            out.append(node.index)
+    return out
 
 
 def sample_proofs(

@@ -28,6 +28,12 @@ class SearchBudget:
     ``num_candidates`` is k, the tactics asked of the generator per expansion (best-first) or per
     draw (sampling); ``max_expansions`` bounds generator calls in best-first search;
     ``max_depth`` bounds proof length; ``tactic_timeout_s`` bounds one tactic in the prover.
+
+    ``widen`` (best-first only): how many times the search may double k when every open node has
+    been expanded and neither a proof nor a budget limit was reached. Each widening reopens the
+    unfinished nodes and asks the generator again with twice the k, running only tactics not yet
+    tried there; so a search whose first k proposals all fail keeps using its budget instead of
+    stopping early (k = 8 with ``widen=3`` reaches 64). 0 stops at the first exhaustion.
     """
 
     time_s: float = 60.0
@@ -36,6 +42,7 @@ class SearchBudget:
     max_depth: int = 30
     tactic_timeout_s: float = 5.0
     max_env_errors: int = 5  # consecutive crashes/hangs before giving up on the theorem
+    widen: int = 0
 
     def __post_init__(self) -> None:
         from provers.errors import InputError
@@ -44,6 +51,8 @@ class SearchBudget:
             raise InputError("search budget: time_s and tactic_timeout_s must be positive")
         if self.max_expansions < 1 or self.num_candidates < 1 or self.max_depth < 1:
             raise InputError("search budget: max_expansions, num_candidates and max_depth must be at least 1")
+        if not 0 <= self.widen <= 10:
+            raise InputError(f"search budget: widen must be between 0 and 10 (doublings of k), not {self.widen}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,7 @@ class SearchResult:
     env_s: float
     wall_s: float
     message: str = ""
+    widenings: int = 0  # times k was doubled after the frontier emptied (``SearchBudget.widen``)
 
     def __post_init__(self) -> None:
         if (self.status is SearchStatus.PROVED) != (self.proof is not None):

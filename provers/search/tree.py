@@ -144,6 +144,18 @@ class SearchTree:
         node.expanded = True
         self._update(index)
 
+    def reopen(self, index: int) -> None:
+        """Undo ``mark_expanded`` (the search will ask the generator for more candidates here).
+
+        A node that had FAILED (every candidate dead) is OPEN again, and so is every ancestor
+        whose failure followed from it; edges already recorded stay.
+        """
+        node = self.nodes[index]
+        if node.is_terminal:
+            raise ValueError("a finished proof is never expanded")
+        node.expanded = False
+        self._update(index)
+
     def _new_node(self, state: TacticState | ProofFinished, parent: Node, edge_index: int, logprob: float) -> int:
         index = len(self.nodes)
         status = NodeStatus.PROVED if isinstance(state, ProofFinished) else NodeStatus.OPEN

@@ -141,3 +141,13 @@ def test_sample_is_a_fixed_seeded_subset_in_the_dataset_order():
     assert pick(sample=500) == [p.name for p in problems]
     with pytest.raises(UsageError, match="--names"):
         pick(names="nope")
+
+
+def test_a_bad_widen_is_one_error_line_before_any_work(tmp_path, capsys):
+    from nesy.cli import main
+
+    out = tmp_path / "out"
+    assert main(["eval", "minif2f", "--data", str(tmp_path), "--out", str(out), "--widen", "11"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("nesy: error:") and "--widen must be between 0 and 10" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

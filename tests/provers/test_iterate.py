@@ -309,6 +309,7 @@ def test_bad_input_is_one_error_line(traced, init_model, tmp_path, capsys):
         (["--init", str(not_hf)], "not a Hugging Face model directory"),
         (["--data", str(empty)], "not a usable traced dataset"),
         (["--rounds", "0"], "--rounds must be at least 1"),
+        (["--widen", "-1"], "--widen must be between 0 and 10"),
         (["--pairs", str(tmp_path / "no-pairs.jsonl")], "--pairs .*no-pairs.jsonl: cannot read it"),
     ]
     for override, message in cases:

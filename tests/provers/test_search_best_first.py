@@ -148,3 +148,34 @@ def test_closers_at_the_root_prove_what_the_portfolio_proves_whatever_the_genera
     with env(thm) as (e, s0):
         r = best_first_search(e, s0, useless, SearchBudget(time_s=30, num_candidates=8), closers=load_backend("coq").portfolio(False))
     assert r.status is SearchStatus.PROVED and r.nodes_expanded == 0 and len(r.proof) == 1
+
+
+def test_widening_doubles_k_when_the_frontier_empties_and_runs_only_new_tactics():
+    """k = 2 proposes two failing tactics; without widening the search stops there. With
+    ``widen=1`` the root is reopened with k = 4: the two failures are not run again, the third
+    tactic proves it, and the proof passes the kernel check."""
+    thm = Theorem("wide", "Theorem wide (n : nat) : n + 0 = n.", "Require Import Arith Lia.")
+    gen = TableGenerator([(None, [("apply no_such_lemma", -0.1), ("exact I", -0.2), ("lia", -0.3), ("auto", -0.4)])])
+    with env(thm) as (e, s0):
+        narrow = best_first_search(e, s0, gen, SearchBudget(time_s=30, num_candidates=2))
+        tree = SearchTree(s0)
+        r = best_first_search(e, s0, gen, SearchBudget(time_s=30, num_candidates=2, widen=1), tree=tree)
+        tree.check_invariants()
+    assert narrow.status is SearchStatus.FAILED and narrow.stop_reason is StopReason.EXHAUSTED and narrow.widenings == 0
+    assert r.status is SearchStatus.PROVED and r.proof == ("lia",) and r.widenings == 1
+    assert [edge.tactic for edge in tree.edges] == ["apply no_such_lemma", "exact I", "lia"]  # nothing run twice
+    assert load_backend("coq").check(thm, list(r.proof)).ok
+
+
+def test_widening_stops_at_its_limit_and_runs_closers_once_per_node():
+    bad = TableGenerator([(None, [("apply no_such_lemma", -0.1), ("exact I", -0.2), ("exact 0", -0.3), ("exact tt", -0.4), ("apply f_equal", -0.5)])])
+    with env() as (e, s0):
+        tree = SearchTree(s0)
+        r = best_first_search(e, s0, bad, SearchBudget(time_s=30, num_candidates=1, widen=2), tree=tree, closers=("apply no_such_closer",))
+        tree.check_invariants()
+    # k = 1, 2, 4: five distinct tactics offered, four asked for; the closer runs once, not three times
+    assert r.status is SearchStatus.FAILED and r.stop_reason is StopReason.EXHAUSTED and r.widenings == 2
+    assert r.tactics_run == 1 + 4 and r.nodes_expanded == 1 and bad.calls == 3
+    assert tree.root.status is NodeStatus.FAILED
+    with pytest.raises(Exception, match="widen"):
+        SearchBudget(widen=-1)

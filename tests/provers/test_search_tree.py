@@ -33,6 +33,24 @@ def test_merge_cycle_and_propagation():
     t.check_invariants()
 
 
+def test_reopening_a_failed_node_reopens_the_ancestors_its_failure_closed():
+    t = SearchTree(S("root"))
+    a = t.add_result(0, "t1", -1.0, S("A", 1))
+    t.add_result(a.dst, "bad", -0.3, TacticError("no", ErrorKind.FAILED))
+    t.mark_expanded(a.dst)
+    t.mark_expanded(0)
+    assert t.root.status is NodeStatus.FAILED
+    t.reopen(a.dst)  # a wider expansion will try more tactics there
+    assert t.nodes[a.dst].status is NodeStatus.OPEN and not t.nodes[a.dst].expanded
+    assert t.root.status is NodeStatus.OPEN and t.root.expanded  # the root is open again through its child
+    assert len(t.edges) == 2  # what was tried stays recorded
+    t.check_invariants()
+    done = t.add_result(a.dst, "lia", -0.2, ProofFinished(2))
+    assert t.root.status is NodeStatus.PROVED and t.proof_tactics() == ["t1", "lia"]
+    with pytest.raises(ValueError):
+        t.reopen(done.dst)
+
+
 def test_proof_propagates_to_root_and_path_is_read_back():
     t = SearchTree(S("root"))
     a = t.add_result(0, "intros", -0.5, S("A", 1))
