@@ -274,7 +274,9 @@ def test_instances_and_definitions_proved_with_tactics_are_checked_as_lemmas(tmp
         "Class Nonzero (n : nat) : Prop := nonzero : n <> 0.\n"
         "#[global]\nInstance one_nonzero : Nonzero 1 | 10.\nProof.\n  discriminate.\nQed.\n"
         "Definition two : { n : nat | n = 2 }.\nProof.\n  exists 2. reflexivity.\nDefined.\n"
-        "Definition three: { n : nat | n = 3 }.\nProof.\n  exists 3. reflexivity.\nDefined.\n", encoding="utf-8")
+        "Definition three: { n : nat | n = 3 }.\nProof.\n  exists 3. reflexivity.\nDefined.\n"
+        "Class Pointed {A : Type} := point : A.\n"
+        "Instance nat_pointed : (Pointed (A:=nat)).\nProof.\n  exact 0.\nDefined.\n", encoding="utf-8")
     lib = Library(tmp_path, "Lib")
     text = _FileText(src)
     inst = library_theorem(lib, (), "D.v", text, "Lib.D.one_nonzero", (2, 1), LibraryConfig(tactic_imports=False))
@@ -287,6 +289,10 @@ def test_instances_and_definitions_proved_with_tactics_are_checked_as_lemmas(tmp
     three = library_theorem(lib, (), "D.v", text, "Lib.D.three", (11, 1), LibraryConfig(tactic_imports=False))  # no space before ':'
     assert three.check_statement == "Lemma three: { n : nat | n = 3 }."
     assert check_library_proof(three, ["exists 3.", "reflexivity."]).ok
+    # a ':=' inside brackets names an implicit argument, it is no body (Coq.setoid_ring.Rings_Q.Qri)
+    pointed = library_theorem(lib, (), "D.v", text, "Lib.D.nat_pointed", (16, 1), LibraryConfig(tactic_imports=False))
+    assert pointed.check_statement == "Lemma nat_pointed : (Pointed (A:=nat))."
+    assert check_library_proof(pointed, ["exact 0."]).ok
 
 
 @pytest.mark.skipif(shutil.which("coqc") is None, reason="Coq is not installed")
