@@ -48,7 +48,7 @@ from provers.coq.sentences import (
 from provers.errors import InputError
 from provers.protocol import Theorem
 from provers.tracing.config import STDLIB_PREFIX, STDLIB_ROOT, Library, stdlib
-from provers.tracing.syntax import Scopes, head
+from provers.tracing.syntax import Scopes, has_top_level_assign, head
 
 TACTIC_IMPORTS = COQ_TACTIC_IMPORTS
 
@@ -312,7 +312,7 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     if m is None:
         kind = head(body)[0] or "?"
         d = _PROOF_MODE_DECL.match(body)
-        if d is not None and d.group(2) == short and not _has_body(d.group(3)):
+        if d is not None and d.group(2) == short and not has_top_level_assign(d.group(3)):
             # a Definition/Instance proved with tactics: the kernel check states its type as a Lemma
             # (what is checked is a proof of that type; transparency and instance declaration
             # only matter to later sentences, which the check does not hold)
@@ -345,23 +345,6 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     scope = ".".join(sc.name for sc in stack if sc.kind != "Section")
     return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header,
                           check_statement, (int(start[0]), int(start[1])), context)
-
-
-def _has_body(rest: str) -> bool:
-    """Whether a declaration's text after its name gives a body: a ``:=`` outside brackets.
-
-    ``Instance Qri : (Ring (Ro:=Qops)).`` names an implicit argument inside parentheses and is
-    proved with tactics; ``Definition x : T := t.`` has a body.
-    """
-    depth = 0
-    for i, ch in enumerate(rest):
-        if ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == ":" and depth == 0 and rest.startswith(":=", i):
-            return True
-    return False
 
 
 _PROOF_MODE_DECL = re.compile(

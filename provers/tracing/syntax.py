@@ -249,6 +249,12 @@ def _split_top(text: str, a: int, b: int, *, words: tuple[str, ...] = (), bars: 
     return [(x, y) for x, y in pieces if text[x:y].strip()]
 
 
+def has_top_level_assign(text: str) -> bool:
+    """Whether ``text`` holds a ``:=`` outside brackets: a declaration's body, where
+    ``(Ro:=Qops)`` only names an implicit argument (``Instance Qri : (Ring (Ro:=Qops)).``)."""
+    return any(x > 0 and text[x - 1] == ":" and text[x] == "=" for x, _ in _split_top(text, 0, len(text), sep=":"))
+
+
 def _find_top(text: str, a: int, b: int, token: str) -> int:
     """Offset of the first top-level ``token`` in ``text[a:b]`` (``:`` not part of ``:=``/``::``)."""
     depth, i = 0, a
