@@ -276,11 +276,12 @@ def _label_dir(spec: str) -> str:
 
 def _check_search_args(args: argparse.Namespace) -> None:
     from nesy.errors import UsageError
+    from provers.search.result import MAX_WIDEN
 
     if args.workers < 1 or args.attempts < 1 or args.k < 1 or args.expansions < 1:
         raise UsageError("--workers, --attempts, --k and --expansions must be at least 1")
-    if not 0 <= args.widen <= 10:
-        raise UsageError(f"--widen must be between 0 and 10 (doublings of --k), not {args.widen}")
+    if not 0 <= args.widen <= MAX_WIDEN:
+        raise UsageError(f"--widen must be between 0 and {MAX_WIDEN} (doublings of --k), not {args.widen}")
     if not (args.time > 0 and args.tactic_timeout > 0 and args.request_timeout > 0 and args.check_timeout > 0):
         raise UsageError("--time, --tactic-timeout, --request-timeout and --check-timeout must be positive")
     if args.concurrency < 1:

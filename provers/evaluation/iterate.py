@@ -51,6 +51,7 @@ from pathlib import Path
 from nesyrun.files import atomic_write_text
 from provers.errors import InputError
 from provers.generators.traced_training import OverlapError, normalise_statement
+from provers.search.result import MAX_WIDEN
 
 ROUND_FILE = "round.json"
 SPLITS = ("random", "novel_premises")
@@ -157,8 +158,8 @@ def _check_config(c: IterateConfig) -> None:
         raise IterateError(f"--rounds must be at least 1, not {c.rounds}")
     if c.theorems < 1 or c.steps < 1 or c.workers < 1 or c.k < 1 or c.expansions < 1:
         raise IterateError("--theorems, --steps, --workers, --k and --expansions must be at least 1")
-    if not 0 <= c.widen <= 10:
-        raise IterateError(f"--widen must be between 0 and 10 (doublings of --k), not {c.widen}")
+    if not 0 <= c.widen <= MAX_WIDEN:
+        raise IterateError(f"--widen must be between 0 and {MAX_WIDEN} (doublings of --k), not {c.widen}")
     if not (c.time_s > 0 and c.tactic_timeout_s > 0 and c.check_timeout_s > 0):
         raise IterateError("--time, --tactic-timeout and --check-timeout must be positive")
     if c.split not in SPLITS:

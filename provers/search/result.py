@@ -21,6 +21,9 @@ class StopReason(enum.Enum):
     ENV_ERRORS = "env_errors"  # the prover crashed/hung too many times in a row
 
 
+MAX_WIDEN = 10  # doublings of k at most (SearchBudget.widen): 8 * 2**10 tactics per node already
+
+
 @dataclass(frozen=True)
 class SearchBudget:
     """Limits of one search. ``time_s`` counts model and prover time (wall clock).
@@ -51,8 +54,8 @@ class SearchBudget:
             raise InputError("search budget: time_s and tactic_timeout_s must be positive")
         if self.max_expansions < 1 or self.num_candidates < 1 or self.max_depth < 1:
             raise InputError("search budget: max_expansions, num_candidates and max_depth must be at least 1")
-        if not 0 <= self.widen <= 10:
-            raise InputError(f"search budget: widen must be between 0 and 10 (doublings of k), not {self.widen}")
+        if not 0 <= self.widen <= MAX_WIDEN:
+            raise InputError(f"search budget: widen must be between 0 and {MAX_WIDEN} (doublings of k), not {self.widen}")
 
 
 @dataclass(frozen=True)
