@@ -29,7 +29,8 @@ class Backend:
       (miniF2F: ``benchmark_dirs["minif2f"]`` under the shared data directory).
     * ``prepare(theorem, hammer=..., tactic_imports=...)``: the theorem with what nesy's own
       tactics need added after its header (Coq: the imports of lia/lra/psatz, CoqHammer).
-    * ``portfolio(hammer)``: the default automation portfolio, cheap first.
+    * ``portfolio(hammer)``: the default automation portfolio, cheap first; ``root_only(tactic)``:
+      a portfolio tactic too slow to run as a closer on every node of a search (initial state only).
     * ``check(theorem, tactics, timeout_s)``: the fresh, fail-closed kernel check of a proof.
     * ``proof_file(theorem, tactics)``: the text of a complete proof file (what jobs write to
       ``proofs/<name><problem_suffix>`` and what ``nesy check`` reads).
@@ -56,6 +57,7 @@ class Backend:
     load_library: Callable[..., list[Problem]] | None = None
     benchmark_dirs: dict[str, str] = field(default_factory=dict)
     aliases: tuple[str, ...] = ()
+    root_only: Callable[[str], bool] = lambda tactic: False
     needs: str = ""  # what must be installed, for messages ("Coq 8.16", "nesy[lean] and a Lean toolchain")
 
     def pool(self, warm: bool, budget_mib: float) -> Any:

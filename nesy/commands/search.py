@@ -126,7 +126,7 @@ def _search_arguments(e, default_out: str) -> None:
     e.add_argument("--no-warm", action="store_true", help="Coq: a fresh process per theorem instead of reusing warm ones with the header loaded")
     e.add_argument("--warm-budget", type=float, default=2048.0, metavar="MIB", help="Coq: resident memory of each worker's idle warm processes (default 2048)")
     e.add_argument("--closers", action="store_true", help="best-first: also try the automation portfolio (with --hammer: CoqHammer too) on every expanded node, besides the generator's k tactics")
-    e.add_argument("--hammer", action="store_true", help="Coq: import CoqHammer's tactics (and add them to the portfolio)")
+    e.add_argument("--hammer", action="store_true", help="Coq: import CoqHammer and add sauto/hauto and hammer (external ATPs, up to 30 s a call; as a closer, tried on the initial state only) to the portfolio")
     e.add_argument("--check-timeout", type=float, default=120.0, help="seconds per prover run of the kernel check")
 
 

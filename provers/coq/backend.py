@@ -10,7 +10,7 @@ from provers.backend import Backend
 from provers.coq.check import check_proof, proof_file_text
 from provers.coq.env import CoqEnv
 from provers.coq.files import load_problem_set
-from provers.coq.portfolio import coq_portfolio, nesy_imports
+from provers.coq.portfolio import coq_portfolio, nesy_imports, root_only
 from provers.coq.sentences import check_tactic
 from provers.errors import InputError
 from provers.protocol import CheckResult, Problem, Theorem
@@ -96,5 +96,6 @@ BACKEND = Backend(
     load_library=load_library,
     benchmark_dirs={"minif2f": "minif2f-rocq"},
     aliases=("rocq",),
+    root_only=root_only,
     needs="Coq 8.16 (Debian: apt-get install -y coq libcoq-stdlib)",
 )

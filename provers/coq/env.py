@@ -28,6 +28,7 @@ from types import TracebackType
 
 from provers.coq import xmlproto
 from provers.coq.pool import Lease, WarmPool
+from provers.coq.portfolio import HAMMER_TACTIC_TIMEOUT_S, hammer_reconstruction, is_hammer_call
 from provers.coq.process import CallTimedOut, CoqProcess, ProcessDied, ProcessHung
 from provers.coq.sentences import SentenceError, check_tactic, is_bullet_or_brace, split_sentences
 from provers.errors import EnvCrashError, EnvInitError, EnvTimeoutError
@@ -189,6 +190,9 @@ class CoqEnv(ProofEnv):
         if check.gives_up:
             return ProofGivenUp(f"tactic gives up on a goal: {tactic.strip()[:80]!r}")
         timeout = self.config.tactic_timeout_s
+        hammer = is_hammer_call(check.sentences)
+        if hammer:
+            timeout = max(timeout, HAMMER_TACTIC_TIMEOUT_S)
         with self._guard():
             pending = self._goto(state.id, defer_rewind=True)
             base_sid = self._live[-1][1]
@@ -209,7 +213,7 @@ class CoqEnv(ProofEnv):
                 answers = self._proc.call_many(batch, timeout)
             except CallTimedOut as exc:
                 self._check_rewound(pending, exc.answers)
-                return self._timed_out(base_sid)
+                return self._timed_out(base_sid, timeout)
             self._check_rewound(pending, answers)
             at = 1 if pending is not None else 0
             split = [t for (t, _), a in zip(probes, answers[at : at + len(probes)]) if a.good]
@@ -233,7 +237,7 @@ class CoqEnv(ProofEnv):
                 try:
                     ans = self._proc.call(xmlproto.call_goal(), timeout)
                 except CallTimedOut:
-                    return self._timed_out(base_sid)
+                    return self._timed_out(base_sid, timeout)
             else:
                 ans = answers[-1]
             if not ans.good:
@@ -246,6 +250,9 @@ class CoqEnv(ProofEnv):
             if goals.given_up:
                 self._rewind(base_sid)
                 return ProofGivenUp("a goal was given up")
+            if hammer:  # the tree records the reconstruction hammer reported, replayed here without ATPs
+                self._rewind(base_sid)
+                return self._replay_reconstruction(state, answers)
             node_id = self._next_id
             self._next_id += 1
             self._nodes[node_id] = _Node(state.id, check.sentences, tactic)
@@ -254,6 +261,18 @@ class CoqEnv(ProofEnv):
             if not goals.focused and not goals.hidden:
                 return ProofFinished(node_id, messages)
             return TacticState(goals.text(), node_id, goals.focused, goals.hidden, messages)
+
+    def _replay_reconstruction(self, state: TacticState, answers) -> TacticResult:
+        """After a successful ``hammer``: run the reconstruction tactic it reported on ``state``
+        instead, so that proofs never contain ``hammer`` (whose ATPs the check would run again).
+        A reconstruction that is missing, refused or does not replay makes the call a failure."""
+        found = hammer_reconstruction(n for a in answers for n in a.notices)
+        if found is None:
+            return TacticError("hammer succeeded but reported no reconstruction tactic")
+        result = self.run_tac(state, found)
+        if isinstance(result, TacticError):
+            return TacticError(f"hammer's reconstruction {found!r} does not replay: {result.message}"[:500], result.kind)
+        return result
 
     def proof_of(self, state: TacticState | ProofFinished) -> list[str]:
         return [self._nodes[n].tactic for n in self._path(state.id)[1:]]
@@ -325,10 +344,10 @@ class CoqEnv(ProofEnv):
                 self._reset_to_root()
                 raise EnvTimeoutError(f"replaying the path to state {node_id} failed: {ans.error if ans else 'timeout'}")
 
-    def _timed_out(self, base_sid: int) -> TacticError:
+    def _timed_out(self, base_sid: int, timeout: float) -> TacticError:
         """Back to the state the tactic ran on, after an interrupted tactic."""
         self._rewind(base_sid)
-        return TacticError(f"timeout: tactic ran over {self.config.tactic_timeout_s:g}s", ErrorKind.TIMEOUT)
+        return TacticError(f"timeout: tactic ran over {timeout:g}s", ErrorKind.TIMEOUT)
 
     def _check_rewound(self, pending: int | None, answers: list[xmlproto.Answer]) -> None:
         if pending is not None and (not answers or not answers[0].good):

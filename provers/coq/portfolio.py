@@ -41,10 +41,20 @@ COQ_PORTFOLIO: tuple[str, ...] = (
 # files nesy writes and checks contain them too.
 COQ_TACTIC_IMPORTS = "From Coq Require Import Lia Lra Psatz."
 
-# CoqHammer's proof-search tactics (Debian libcoq-hammer); they need HAMMER_IMPORT in the header.
-HAMMER_IMPORT = "From Hammer Require Import Tactics."
-HAMMER_PORTFOLIO: tuple[str, ...] = ("sauto", "hauto", "intros; sauto lq: on")
-
+# CoqHammer (Debian libcoq-hammer). ``Hammer`` exports its reconstruction tactics (sauto, hauto,
+# ...) and adds ``hammer``: premise selection over everything in scope, the external ATPs found on
+# PATH (Debian's ``eprover``; Vampire, CVC4 and Z3's ``z3_tptp`` when installed: Debian's ``z3``
+# has no TPTP front end, so CoqHammer does not use it), then a reconstruction tactic that replays the ATP's proof in Coq. ATP_LIMIT bounds the ATPs' time.
+HAMMER_IMPORT = "From Hammer Require Import Hammer."
+HAMMER_ATP_LIMIT_S = 8
+HAMMER_SETTINGS = f"Set Hammer ATPLimit {HAMMER_ATP_LIMIT_S}."
+HAMMER_CALL = "hammer"
+HAMMER_PORTFOLIO: tuple[str, ...] = ("sauto", "hauto", "intros; sauto lq: on", HAMMER_CALL)
+# One ``hammer`` call: features of the whole environment (about 10 s of one core the first time in
+# a process), the ATPs (HAMMER_ATP_LIMIT_S) and the reconstruction. It gets this much time instead
+# of the usual per-tactic timeout, and runs on the initial state only when closers run at every node.
+HAMMER_TACTIC_TIMEOUT_S = 30.0
+_REPLACE = "Replace the hammer tactic with:"
 
 
 def coq_portfolio(hammer: bool = False) -> tuple[str, ...]:
@@ -54,5 +64,28 @@ def coq_portfolio(hammer: bool = False) -> tuple[str, ...]:
 
 def nesy_imports(tactic_imports: bool = True, hammer: bool = False) -> list[str]:
     """The sentences nesy adds after a header so that its automation exists: the imports of
-    lia/lra/psatz, and CoqHammer's tactics with ``hammer``."""
-    return ([COQ_TACTIC_IMPORTS] if tactic_imports else []) + ([HAMMER_IMPORT] if hammer else [])
+    lia/lra/psatz, and CoqHammer (with its ATP time limit) with ``hammer``."""
+    return ([COQ_TACTIC_IMPORTS] if tactic_imports else []) + ([HAMMER_IMPORT, HAMMER_SETTINGS] if hammer else [])
+
+
+def is_hammer_call(sentences) -> bool:
+    """The vetted sentences are one plain ``hammer.`` (the ATP call, slow; see HAMMER_TACTIC_TIMEOUT_S)."""
+    return len(sentences) == 1 and sentences[0].strip().removesuffix(".").strip() == HAMMER_CALL
+
+
+def root_only(tactic: str) -> bool:
+    """A closer too slow to try on every node of a search: run it on the initial state only."""
+    return tactic.strip().removesuffix(".").strip() == HAMMER_CALL
+
+
+def hammer_reconstruction(notices) -> str | None:
+    """The tactic a successful ``hammer`` reports ("Replace the hammer tactic with: hauto use: foo.")
+    without its terminator, or None when no notice says so. The environment replays it in place of
+    ``hammer`` (``hammer`` fails if it does not replay), so proofs and the kernel check never need
+    the ATPs."""
+    for notice in notices:
+        text = " ".join(notice.split())
+        if text.startswith(_REPLACE):
+            tactic = text[len(_REPLACE):].strip().removesuffix(".").strip()
+            return tactic or None
+    return None

@@ -203,7 +203,10 @@ class ProofWorker:
                 successes.append(ok)
         elif cfg.search == "best-first":
             for _ in range(cfg.attempts):
-                r = best_first_search(env, init, self.generator, cfg.budget, closers=cfg.portfolio_tactics() if cfg.closers else ())
+                closers = cfg.portfolio_tactics() if cfg.closers else ()
+                slow = tuple(t for t in closers if self.backend.root_only(t))
+                r = best_first_search(env, init, self.generator, cfg.budget, closers=tuple(t for t in closers if t not in slow),
+                                      root_closers=slow)
                 model_s += r.model_s
                 env_s += r.env_s
                 nodes += r.nodes_total

@@ -49,6 +49,7 @@ def best_first_search(
     clock: Clock = time.monotonic,
     tree: SearchTree | None = None,
     closers: Sequence[str] = (),
+    root_closers: Sequence[str] = (),
 ) -> SearchResult:
     """Search for a proof of ``env``'s theorem from ``initial`` (see the module doc).
 
@@ -56,6 +57,8 @@ def best_first_search(
     the generator's k proposals and not counted among them: a closer that finishes the proof is
     an edge of the tree; one that fails or leaves goals is dropped (it only costs time). So the
     search proves at least what the closers prove on the initial state within the same budget.
+    ``root_closers`` (closers too slow for every node: CoqHammer's ``hammer``) run after them on
+    the initial state only.
 
     When no open node is left and ``budget.widen`` allows, the search widens instead of stopping:
     the unfinished expanded nodes are reopened and expanded again with twice the k, running only
@@ -107,8 +110,9 @@ def best_first_search(
         if node.expanded or node.status is not NodeStatus.OPEN or node.depth >= budget.max_depth:
             continue
         # a reopened node runs only new tactics; a generator's proposal equal to a closer is not rerun
-        tried = {tree.edges[e].tactic for e in node.out_edges} | set(closers)
-        for tactic in (closers if index not in closed else ()):
+        tried = {tree.edges[e].tactic for e in node.out_edges} | set(closers) | set(root_closers)
+        here = () if index in closed else (*closers, *root_closers) if index == 0 else closers
+        for tactic in here:
             if timers.elapsed() >= budget.time_s:
                 break
             t0 = clock()

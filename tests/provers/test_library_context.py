@@ -303,7 +303,7 @@ def test_hammer_in_a_library_file_context(traced):
              + load_split(traced, "random", "val")}
     hammered = {p.full_name: p for part in ("train", "val", "test") for p in load_split(traced, "random", part, LibraryConfig(hammer=True))}
     t, h = probs["Lib.A.double_0"].theorem, hammered["Lib.A.double_0"].theorem
-    assert "Hammer" not in t.theorem.prelude and "From Hammer Require Import Tactics." in h.theorem.prelude
+    assert "Hammer" not in t.theorem.prelude and "From Hammer Require Import Hammer." in h.theorem.prelude
     with CoqEnv(h.theorem, replace_args(h)) as (env, s0):
         done = env.run_tac(s0, "hauto")
         assert isinstance(done, ProofFinished), done

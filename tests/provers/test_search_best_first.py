@@ -142,6 +142,20 @@ def test_closers_are_tried_at_every_expanded_node_besides_the_k_proposals():
     assert load_backend("coq").check(thm, list(r.proof)).ok
 
 
+def test_root_closers_run_on_the_initial_state_only():
+    """A root closer (CoqHammer's slow ``hammer``, in a real job) is tried once, on the initial
+    state: here lia cannot close the root, and as a root closer it never meets the child it would
+    close as an every-node closer."""
+    thm = Theorem("app_twice", "Theorem app_twice (l : list nat) : length (l ++ l) = 2 * length l.", "Require Import List Lia.")
+    gen = TableGenerator([("++", [("rewrite app_length", -0.1)]), (None, [("idtac", -0.2)])])
+    with env(thm) as (e, s0):
+        tree = SearchTree(s0)
+        r = best_first_search(e, s0, gen, SearchBudget(time_s=30, num_candidates=1), tree=tree, root_closers=("lia",))
+    assert r.status is SearchStatus.FAILED and r.stop_reason is StopReason.EXHAUSTED
+    assert r.tactics_run == 1 + 1 + 1  # lia at the root, the rewrite, idtac on the child (a repeat: no new node)
+    assert [edge.tactic for edge in tree.edges] == ["rewrite app_length", "idtac"]
+
+
 def test_closers_at_the_root_prove_what_the_portfolio_proves_whatever_the_generator():
     thm = Theorem("root_closed", "Theorem root_closed (x : nat) : x + 1 > x.", "Require Import Arith Lia.")
     useless = TableGenerator([(None, [("idtac", -0.1)])])
