@@ -3,8 +3,7 @@
 The goal states of the *training* part of a traced split (``GeneratorConfig.retrieval_split``,
 ``random`` by default) and the tactics run on them are the memory
 (:class:`retrieval.states.StateMemory`). For a new state the nearest remembered states propose
-the tactics used there, scored by similarity (a state of the same source file counts
-``1 + LOCAL_BONUS`` times its similarity: proofs in one file share their style and lemmas): each distinct tactic keeps its best neighbour's
+the tactics used there, scored by similarity: each distinct tactic keeps its best neighbour's
 similarity, and a log-softmax over the candidates of the similarities (relative to the best one,
 :func:`provers.generators.place.relative_scores`) makes them log-probabilities.
 
@@ -26,10 +25,6 @@ from provers.generators.place import Place, accessible, dataset_dir, load_corpus
 from provers.protocol import TacticState
 
 SHARPNESS = 3.0
-# Same-file states first: on 387 states of 150 `random` *val* theorems (the first four tactics of
-# each), the traced tactic is among the top 8 proposals for 27.6 % of the states without the
-# bonus, 30.0 % with 0.1, 29.5 % with 0.25, 28.2 % with 0.5.
-LOCAL_BONUS = 0.1
 NEIGHBOURS_PER_TACTIC = 4  # states looked at per tactic asked (several neighbours share a tactic)
 
 
@@ -49,8 +44,6 @@ class KnnGenerator(TacticGenerator):
             raise GeneratorError(f"knn: cannot build the memory of {self.path} ({config.retrieval_split}/train): {exc}") from exc
         self.name = f"knn({config.retriever})"
         self._theorems = np.array([r.theorem for r in self.memory.records], dtype=object)
-        self._files = np.array([r.file_path for r in self.memory.records], dtype=object)
-        self._weights: np.ndarray | None = None
         self._premise_sets = [np.asarray(r.premises, dtype=np.int64) for r in self.memory.records]
         self.place: Place | None = None
         self._exclude: np.ndarray | None = None
@@ -62,8 +55,6 @@ class KnnGenerator(TacticGenerator):
         full = self.place.full_name if self.place else ""
         own = self._theorems == full if full else np.zeros(len(self.memory), dtype=bool)
         self._exclude = own if own.any() else None
-        same = self._files == self.place.file if self.place else None
-        self._weights = 1.0 + LOCAL_BONUS * same if same is not None and same.any() else None
 
     def _usable(self, i: int) -> bool:
         """A remembered tactic may be proposed here: its premises are accessible, it does not name the theorem."""
@@ -79,7 +70,7 @@ class KnnGenerator(TacticGenerator):
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
         text = state.pp
         best: dict[str, float] = {}
-        for i, sim in self.memory.nearest(text, k * NEIGHBOURS_PER_TACTIC, self._exclude, self._weights):
+        for i, sim in self.memory.nearest(text, k * NEIGHBOURS_PER_TACTIC, self._exclude):
             if not self._usable(i):
                 continue
             tactic = " ".join(self.memory.records[i].tactic.split())

@@ -142,27 +142,6 @@ def test_knn_proposes_the_tactics_of_the_nearest_training_states(tiny_dataset):
     assert all("induction l; simpl; auto." != t for t, _ in gen.generate(TacticState(GOAL, 0), 50))
 
 
-def test_knn_prefers_the_states_of_the_theorems_own_file(tmp_path):
-    """Two training states with the same goal, in another file and in the theorem's own file: with
-    no place the tie goes to the first record; at a place in Main.v the same-file state's tactic
-    comes first (LOCAL_BONUS)."""
-    goal = "n : nat\n============================\nn * 1 = n"
-    fillers = [_theorem(f"Bool.f{i}", "Bool.v", 10 * i + 1, 10 * i + 2,
-                        [_tactic("destruct b; reflexivity.", f"b : bool\n============================\n{g}")])
-               for i, g in enumerate(["negb (negb b) = b", "andb b true = b", "orb b false = b"])]
-    train = [_theorem("Other.mul_1", "Other.v", 1, 3, [_tactic("apply other_style.", goal)]),
-             _theorem("Main.mul_1", "Main.v", 1, 3, [_tactic("apply main_style.", goal)]), *fillers]
-    thm = Theorem(name="target", statement="Lemma target : True.", file_path="Main.v", line=10)
-    files = [CorpusFile("Bool.v", (), (_premise("Bool.negb_negb", "Bool.v", "Lemma negb_negb : forall b, negb (negb b) = b.", 1, 2),)),
-             CorpusFile("Other.v", (), ()), CorpusFile("Main.v", (), ())]
-    write_layout(tmp_path / "traced", files, {"random": {"train": train, "val": [], "test": [_theorem("Main.target", "Main.v", 10, 12, [])]}})
-    gen = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'}"))
-    assert gen.generate(TacticState(goal, 0), 2)[0][0] == "apply other_style."
-    gen.begin(Problem("Main.target", "Main.v", thm, context=LibraryTheorem(thm, "Main.target", "Main.v", (), (), start=(10, 1))))
-    cands = gen.generate(TacticState(goal, 0), 2)
-    assert [t for t, _ in cands] == ["apply main_style.", "apply other_style."] and cands[0][1] > cands[1][1]
-
-
 @pytest.mark.parametrize("spec", ["premises:", "knn:", "premises:/nonexistent/traced", "knn:/nonexistent/traced"])
 def test_bad_dataset_specs_are_typed_errors(spec):
     with pytest.raises(GeneratorConfigError):
