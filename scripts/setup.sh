@@ -36,9 +36,9 @@ fi
 command -v csdp >/dev/null 2>&1 || need+=(coinor-csdp)            # psatz
 case ",$extras," in
   *,all,*|*,dev,*)
-    dpkg -s libcoq-hammer >/dev/null 2>&1 || need+=(libcoq-hammer)  # sauto/hauto (nesy prove --hammer)
+    dpkg -s libcoq-hammer >/dev/null 2>&1 || need+=(libcoq-hammer)  # sauto/hauto/hammer (nesy prove --hammer)
     command -v z3 >/dev/null 2>&1 || need+=(z3)
-    command -v eprover >/dev/null 2>&1 || need+=(eprover)           # the E prover backend of logic/
+    command -v eprover >/dev/null 2>&1 || need+=(eprover)           # the E prover backend of logic/ and the ATP of CoqHammer's hammer
     ;;
 esac
 if [ ${#need[@]} -gt 0 ]; then

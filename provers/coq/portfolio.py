@@ -6,6 +6,8 @@ successful procedures first. ``intros`` first is harmless when there is nothing 
 
 from __future__ import annotations
 
+import re
+
 # Ordered from cheap to expensive. Arithmetic: lia (linear integer/nat), nia (nonlinear
 # integer), lra/nra (linear/nonlinear real), psatz (Positivstellensatz, needs csdp), field/ring
 # (equalities in fields/rings); logic: intuition/firstorder combined with arithmetic; computation:
@@ -55,6 +57,9 @@ HAMMER_PORTFOLIO: tuple[str, ...] = ("sauto", "hauto", "intros; sauto lq: on", H
 # of the usual per-tactic timeout, and runs on the initial state only when closers run at every node.
 HAMMER_TACTIC_TIMEOUT_S = 30.0
 _REPLACE = "Replace the hammer tactic with:"
+# CoqHammer 1.3 reports ``srun eauto use: foo`` where its grammar needs ``srun (eauto) use: foo``
+# (``srun`` takes a tactic, then options such as ``use:``/``unfold:``): the tactic gets brackets.
+_SRUN = re.compile(r"^srun\s+(?!\()(.+?)((?:\s+[a-z]+:\s.*)?)$")
 
 
 def coq_portfolio(hammer: bool = False) -> tuple[str, ...]:
@@ -87,5 +92,5 @@ def hammer_reconstruction(notices) -> str | None:
         text = " ".join(notice.split())
         if text.startswith(_REPLACE):
             tactic = text[len(_REPLACE):].strip().removesuffix(".").strip()
-            return tactic or None
+            return _SRUN.sub(r"srun (\1)\2", tactic) or None
     return None

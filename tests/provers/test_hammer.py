@@ -31,6 +31,9 @@ def test_the_reconstruction_is_read_from_hammers_notices():
     two_lines = ("Reconstructing the proof...", "Replace the hammer tactic with:\n\tstrivial use: in_app_iff.")
     assert hammer_reconstruction(one_line) == "sfirstorder"
     assert hammer_reconstruction(two_lines) == "strivial use: in_app_iff"
+    assert hammer_reconstruction(("Replace the hammer tactic with: srun eauto use: find_2 unfold: find, t.",)) == "srun (eauto) use: find_2 unfold: find, t"
+    assert hammer_reconstruction(("Replace the hammer tactic with: srun (eauto) use: mem_4.",)) == "srun (eauto) use: mem_4"
+    assert hammer_reconstruction(("Replace the hammer tactic with: srun eauto",)) == "srun (eauto)"
     assert hammer_reconstruction(("Hammer failed: ATPs failed to find a proof.",)) is None
     assert hammer_reconstruction(()) is None
 
@@ -52,7 +55,7 @@ def test_hammer_proves_a_lemma_and_the_proof_records_its_reconstruction():
     thm = coq.prepare(Theorem("in_right", "Lemma in_right (l1 l2 : list nat) x : In x l1 -> In x (l2 ++ l1).",
                               "Require Import List Arith."), hammer=True)
     assert "From Hammer Require Import Hammer." in thm.prelude
-    with get_backend("coq")(thm, EnvConfig(tactic_timeout_s=5.0)) as (env, s0):  # hammer gets its own, longer timeout
+    with get_backend("coq")(thm, EnvConfig(tactic_timeout_s=90.0)) as (env, s0):  # room for a loaded CI machine
         done = env.run_tac(s0, "hammer")
         assert isinstance(done, ProofFinished), done
         proof = env.proof_of(done)
@@ -72,7 +75,7 @@ def test_hammer_failing_is_an_ordinary_tactic_error():
     with get_backend("coq")(thm, EnvConfig(tactic_timeout_s=5.0)) as (env, s0):
         result = env.run_tac(s0, "hammer")
         # the ATPs find nothing ("Hammer failed: ...") or, on a loaded machine, hammer's own
-        # timeout (not the 5 s one) stops it; either way the environment goes on from s0
+        # timeout stops it, not the 5 s tactic timeout; either way the environment goes on from s0
         assert isinstance(result, TacticError), result
         assert "hammer" in result.message.lower() or result.message == f"timeout: tactic ran over {HAMMER_TACTIC_TIMEOUT_S:g}s"
         assert not isinstance(env.run_tac(s0, "intros"), TacticError)
@@ -91,7 +94,7 @@ def test_the_reported_reconstruction_replaces_hammer_or_the_call_fails():
     with get_backend("coq")(thm, EnvConfig(tactic_timeout_s=5.0)) as (env, s0):
         done = env._replay_reconstruction(s0, [_Notices("Reconstructing the proof..."), _Notices("Replace the hammer tactic with:\n\tlia.")])
         assert isinstance(done, ProofFinished) and env.proof_of(done) == ["lia"]
-        bad = env._replay_reconstruction(s0, [_Notices("Replace the hammer tactic with: srun eauto use: foo unfold: bar.")])
+        bad = env._replay_reconstruction(s0, [_Notices("Replace the hammer tactic with: hauto use: no_such_lemma.")])
         assert isinstance(bad, TacticError) and "does not replay" in bad.message
         wrong = env._replay_reconstruction(s0, [_Notices("Replace the hammer tactic with: exact I.")])
         assert isinstance(wrong, TacticError) and "does not replay" in wrong.message
@@ -100,3 +103,17 @@ def test_the_reported_reconstruction_replaces_hammer_or_the_call_fails():
         none = env._replay_reconstruction(s0, [_Notices("Eprover found")])
         assert isinstance(none, TacticError) and "no reconstruction" in none.message
         assert isinstance(env.run_tac(s0, "lia"), ProofFinished)  # the environment goes on
+
+
+@needs_hammer
+def test_an_srun_reconstruction_replays_with_its_tactic_in_brackets():
+    """CoqHammer prints ``srun eauto use: X``, which its own grammar rejects; nesy replays
+    ``srun (eauto) use: X`` and the kernel check accepts it."""
+    coq = load_backend("coq")
+    thm = coq.prepare(Theorem("rev_rev", "Lemma rev_rev (l : list nat) : rev (rev l) = l.", "Require Import List."), hammer=True)
+    with get_backend("coq")(thm, EnvConfig(tactic_timeout_s=10.0)) as (env, s0):
+        done = env._replay_reconstruction(s0, [_Notices("Replace the hammer tactic with:\n\tsrun eauto use: rev_involutive.")])
+        assert isinstance(done, ProofFinished), done
+        proof = env.proof_of(done)
+    assert proof == ["srun (eauto) use: rev_involutive"]
+    assert coq.check(thm, proof).ok
