@@ -46,7 +46,8 @@ COQ_TACTIC_IMPORTS = "From Coq Require Import Lia Lra Psatz."
 # CoqHammer (Debian libcoq-hammer). ``Hammer`` exports its reconstruction tactics (sauto, hauto,
 # ...) and adds ``hammer``: premise selection over everything in scope, the external ATPs found on
 # PATH (Debian's ``eprover``; Vampire, CVC4 and Z3's ``z3_tptp`` when installed: Debian's ``z3``
-# has no TPTP front end, so CoqHammer does not use it), then a reconstruction tactic that replays the ATP's proof in Coq. ATP_LIMIT bounds the ATPs' time.
+# has no TPTP front end, so CoqHammer does not use it), then a reconstruction tactic that replays
+# the ATP's proof in Coq. HAMMER_ATP_LIMIT_S bounds the ATPs' time.
 HAMMER_IMPORT = "From Hammer Require Import Hammer."
 HAMMER_ATP_LIMIT_S = 8
 HAMMER_SETTINGS = f"Set Hammer ATPLimit {HAMMER_ATP_LIMIT_S}."
@@ -73,14 +74,19 @@ def nesy_imports(tactic_imports: bool = True, hammer: bool = False) -> list[str]
     return ([COQ_TACTIC_IMPORTS] if tactic_imports else []) + ([HAMMER_IMPORT, HAMMER_SETTINGS] if hammer else [])
 
 
+def _plain_hammer(text: str) -> bool:
+    """``text`` is the bare ``hammer`` call, with or without its terminator."""
+    return text.strip().removesuffix(".").strip() == HAMMER_CALL
+
+
 def is_hammer_call(sentences) -> bool:
     """The vetted sentences are one plain ``hammer.`` (the ATP call, slow; see HAMMER_TACTIC_TIMEOUT_S)."""
-    return len(sentences) == 1 and sentences[0].strip().removesuffix(".").strip() == HAMMER_CALL
+    return len(sentences) == 1 and _plain_hammer(sentences[0])
 
 
 def root_only(tactic: str) -> bool:
     """A closer too slow to try on every node of a search: run it on the initial state only."""
-    return tactic.strip().removesuffix(".").strip() == HAMMER_CALL
+    return _plain_hammer(tactic)
 
 
 def hammer_reconstruction(notices) -> str | None:
