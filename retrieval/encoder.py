@@ -23,6 +23,7 @@ from nesyrun.extras import require
 from retrieval.errors import MissingExtraError
 from nesyrun.files import sha256_file
 from retrieval.errors import ModelNotFoundError
+from retrieval.text import QUERY_FORMAT, RAW_QUERY_FORMAT
 
 CHECKPOINT_META = "nesy_retriever.json"
 DEFAULT_MODEL = "minilm"
@@ -111,6 +112,11 @@ class DenseEncoder:
         self.max_seq_len = int(config.max_seq_len or meta.get("max_seq_len") or DEFAULT_MAX_SEQ_LEN)
         self.model_id = model_digest(self.model_dir)
         self.name = meta.get("name") or (config.model if config.model in MODEL_REGISTRY else self.model_dir.name)
+        # a checkpoint trained before goal-first queries (no "query_format") read states as printed
+        self.query_format = meta.get("query_format", RAW_QUERY_FORMAT if "train_config" in meta else QUERY_FORMAT)
+        if self.query_format not in (QUERY_FORMAT, RAW_QUERY_FORMAT):
+            raise ModelNotFoundError(f"{self.model_dir / CHECKPOINT_META}: query format {self.query_format!r} is not one "
+                                     f"this nesy reads ({QUERY_FORMAT}, {RAW_QUERY_FORMAT}); retrain or update nesy")
         try:
             self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
             self.model = transformers.AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)

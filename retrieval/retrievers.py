@@ -21,7 +21,7 @@ from retrieval.corpus import PremiseCorpus
 from retrieval.dataset import Pos
 from retrieval.encoder import DenseEncoder
 from retrieval.index import PremiseIndex, exact_top_k
-from retrieval.text import bm25_query_tokens, bm25_tokens, premise_text, query_text
+from retrieval.text import bm25_query_tokens, bm25_tokens, premise_text, query_text_as
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class DenseRetriever:
     def rank(self, requests: Sequence[RetrievalRequest], k: int, *, progress: bool = False) -> list[Ranking]:
         from tqdm import tqdm
 
-        vecs = self.encoder.encode([query_text(r.state) for r in requests], progress=progress, desc="encoding goals")
+        vecs = self.encoder.encode([query_text_as(self.encoder.query_format, r.state) for r in requests], progress=progress, desc="encoding goals")
         results: list[Ranking | None] = [None] * len(requests)
         with tqdm(total=len(requests), desc=f"{self.name} search", unit="query", disable=not progress,
                   leave=False) as bar:

@@ -46,10 +46,12 @@ def register(commands) -> None:
     p = commands.add("train retriever", help="fine-tune the dense premise retriever contrastively", run=_run_train)
     p.add_argument("--data", required=True, help="dataset directory (LeanDojo Benchmark layout)")
     p.add_argument("--split", default="novel_premises", help="random or novel_premises (trains on its train part)")
-    p.add_argument("--out", required=True, help="checkpoint directory to write")
+    p.add_argument("--out", required=True,
+                   help="checkpoint directory to write; a rerun with the same settings continues the run in it")
     p.add_argument("--base-model", default="minilm", help="encoder to start from: a name or a model directory")
-    p.add_argument("--max-minutes", type=float, default=20.0, help="wall-clock budget; 0 for none")
-    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
+    p.add_argument("--max-minutes", type=float, default=20.0,
+                   help="wall-clock budget of this invocation (a rerun continues); 0 for none")
+    p.add_argument("--max-steps", type=int, help="planned optimizer steps (the cosine schedule ends there)")
     p.add_argument("--epochs", type=float, default=1.0, help="passes over the (state, premise) pairs")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate")
@@ -58,6 +60,13 @@ def register(commands) -> None:
                    help="how many of those come from the positive premise's file")
     p.add_argument("--max-seq-len", type=int, default=128, help="tokens per goal state / premise")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-every", type=int, default=200,
+                   help="validate (on the split's val part) and save a resume point every N steps; 0: never")
+    p.add_argument("--val-queries", type=int, default=300, help="val queries per validation (seeded sample)")
+    p.add_argument("--val-pool", type=int, default=3000,
+                   help="random premises ranked with the val queries' positives at each validation")
+    p.add_argument("--patience", type=int, default=3,
+                   help="stop after N validations without a better Recall@10 (converged); 0: never")
 
 
 def _corpus_args(p: argparse.ArgumentParser) -> None:
@@ -246,15 +255,29 @@ def _run_train(args: argparse.Namespace) -> int:
         num_negatives=args.num_negatives, num_in_file_negatives=args.num_in_file_negatives,
         learning_rate=args.lr, max_steps=args.max_steps, max_epochs=args.epochs,
         time_budget_s=args.max_minutes * 60 if args.max_minutes and args.max_minutes > 0 else None,
-        seed=args.seed,
+        seed=args.seed, val_every=args.val_every, val_queries=args.val_queries, val_pool=args.val_pool,
+        patience=args.patience,
     )
     ds = open_dataset(args.data)
     corpus = PremiseCorpus.from_jsonl(ds.corpus_path)
     train = ds.read_part(args.split, "train")
+    val = ds.read_part(args.split, "val") if args.val_every else []
     _quiet_transformers()
-    result = train_retriever(corpus, train, args.out, config, progress=True)
+    result = train_retriever(corpus, train, args.out, config, val_theorems=val, progress=True)
+    if result.resumed_from and result.resumed_from == result.steps and result.stop_reason.value != "time_budget":
+        print(f"the run in {result.checkpoint} had finished; nothing left to train")
+    elif result.resumed_from:
+        print(f"continued the run in {result.checkpoint} from step {result.resumed_from}")
     print(f"trained {result.steps} steps on {result.examples_seen} examples "
           f"({result.num_train_pairs} (state, premise) pairs) in {result.seconds:.0f}s, "
           f"stopped by {result.stop_reason.value}; loss {result.first_loss:.3f} -> {result.last_loss:.3f}")
+    if result.stop_reason.value == "time_budget":
+        print("the time budget ended this invocation: rerun the same command to continue")
+    if result.validations:
+        best = next(v for v in result.validations if v["step"] == result.best_step)
+        print(f"validation ({best['queries']} val queries, a pool of {best['pool']} premises): "
+              + ", ".join(f"step {v['step']} R@10 {v['recall_at_10']}" for v in result.validations))
+        print(f"checkpoint = the weights of step {result.best_step} (validation R@10 {best['recall_at_10']}, "
+              f"MRR {best['mrr']}); log: {result.checkpoint}/validation.jsonl")
     print(f"checkpoint: {result.checkpoint}  (use: nesy eval retrieval --checkpoint {result.checkpoint} ...)")
     return 0

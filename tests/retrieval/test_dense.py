@@ -206,6 +206,12 @@ def test_cli_train_then_eval_trained(tmp_path, capsys, monkeypatch):
     assert _nesy("train", "retriever", "--data", str(data), "--split", "random", "--out", str(tmp_path / "ck"),
                  "--max-steps", "2", "--batch-size", "4", "--max-seq-len", "32") == 0
     assert "trained 2 steps" in capsys.readouterr().out
+    assert _nesy("train", "retriever", "--data", str(data), "--split", "random", "--out", str(tmp_path / "ck"),
+                 "--max-steps", "2", "--batch-size", "4", "--max-seq-len", "32") == 0
+    assert "had finished; nothing left to train" in capsys.readouterr().out
+    assert _nesy("train", "retriever", "--data", str(data), "--split", "random", "--out", str(tmp_path / "ck"),
+                 "--max-steps", "3", "--batch-size", "4", "--max-seq-len", "32") == 2
+    assert "other settings (max_steps: 2 there, 3 now)" in capsys.readouterr().err
     assert _nesy("eval", "retrieval", "--data", str(data), "--split", "random", "--checkpoint", str(tmp_path / "ck"),
                  "--retrievers", "trained", "--out", str(tmp_path / "res")) == 0
     assert "| trained |" in capsys.readouterr().out
