@@ -20,7 +20,7 @@ from retrieval.dataset import Pos, TracedTheorem, open_dataset
 from retrieval.errors import RetrievalError
 from retrieval.index import exact_top_k
 from retrieval.retrievers import BM25Index
-from retrieval.text import bm25_query_tokens, query_text
+from retrieval.text import QUERY_FORMAT, bm25_query_tokens, query_text_as
 
 STATE_SEARCHES = ("bm25", "dense")
 
@@ -75,7 +75,11 @@ class StateMemory:
             from retrieval.encoder import DenseEncoder, EncoderConfig
 
             self.encoder = encoder or DenseEncoder(EncoderConfig())
-            self._emb = np.asarray(self.encoder.encode([query_text(r.state) for r in records]), dtype=np.float32)
+            self._emb = np.asarray(self.encoder.encode([self._text(r.state) for r in records]), dtype=np.float32)
+
+    def _text(self, state: str) -> str:
+        """A state as the encoder reads queries (a trained checkpoint: the format it was trained on)."""
+        return query_text_as(getattr(self.encoder, "query_format", QUERY_FORMAT), state)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -83,7 +87,7 @@ class StateMemory:
     def similarities(self, state: str) -> np.ndarray:
         if self.search == "bm25":
             return self._bm25.scores(bm25_query_tokens(state))
-        q = np.asarray(self.encoder.encode([query_text(state)]), dtype=np.float32)[0]
+        q = np.asarray(self.encoder.encode([self._text(state)]), dtype=np.float32)[0]
         return self._emb @ q
 
     def nearest(self, state: str, k: int, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
