@@ -63,6 +63,21 @@ def retriever_names() -> list[str]:
     return sorted(RETRIEVERS)
 
 
+def parse_retriever_spec(spec: str) -> tuple[str, RetrieverOptions]:
+    """``bm25``, ``dense`` (the pretrained MiniLM) or ``dense:PATH`` (a checkpoint of ``nesy train
+    retriever``, or any encoder directory) -> (kind, options); :class:`UnknownNameError` otherwise."""
+    kind, sep, model = spec.partition(":")
+    if kind not in RETRIEVERS or (sep and (kind != "dense" or not model.strip())):
+        raise UnknownNameError(f"unknown retriever {spec!r}; known: bm25, dense, dense:PATH (an encoder checkpoint)")
+    return kind, RetrieverOptions(model=str(Path(model.strip()).expanduser()) if sep else None)
+
+
+def build_retriever_spec(spec: str, corpus: PremiseCorpus):
+    """The retriever a spec names (:func:`parse_retriever_spec`) over ``corpus``."""
+    kind, options = parse_retriever_spec(spec)
+    return build_retriever(kind, corpus, options)
+
+
 def build_retriever(kind: str, corpus: PremiseCorpus, options: RetrieverOptions | None = None):
     """The retriever ``kind`` over ``corpus``; :class:`UnknownNameError` naming the known ones."""
     if kind not in RETRIEVERS:

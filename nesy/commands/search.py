@@ -66,7 +66,7 @@ def register(commands) -> None:
     t.add_argument("--out", type=Path, default=None, help="model directory (default: ~/.cache/nesy/models/tactic-traced with --data, else tactic-gpt-tiny)")
     t.add_argument("--split", default="random", choices=("random", "novel_premises"), help="--data: the split whose train part is trained on and whose val part is reported")
     t.add_argument("--no-retrieval", action="store_true", help="--data: train on the state alone (the ablation; the model then reads no premises)")
-    t.add_argument("--retriever", default="bm25", choices=("bm25", "dense"), help="--data: how premises are retrieved (use the same with hf:DIR,premises= when proving)")
+    t.add_argument("--retriever", default="bm25", type=_retriever_spec, help="--data: how premises are retrieved: bm25, dense (pretrained MiniLM) or dense:PATH (a nesy train retriever checkpoint); use the same with hf:DIR,premises= when proving")
     t.add_argument("--premises", type=int, default=8, metavar="N", help="--data: premises retrieved per state (those that fit the input are kept)")
     t.add_argument("--premise-drop", type=float, default=0.5, metavar="P", help="--data: leave each premise out with probability P while training (ReProver's p_drop)")
     t.add_argument("--pairs", type=Path, default=None, help="(state, tactic) JSONL (nesy synth alchemy's pairs.jsonl): with --data, synthesized pairs mixed in; without, trained on instead of tracing lemmas")
@@ -94,6 +94,18 @@ def register(commands) -> None:
     t.add_argument("--max-new-tokens", type=int, default=64, help="--data: tokens left for the tactic after the input (and at proving time)")
 
 
+def _retriever_spec(value: str) -> str:
+    """argparse type of ``--retriever``: bm25, dense or dense:PATH."""
+    from retrieval.errors import UnknownNameError
+    from retrieval.registry import parse_retriever_spec
+
+    try:
+        parse_retriever_spec(value)
+    except UnknownNameError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+    return value
+
+
 def _search_arguments(e, default_out: str) -> None:
     """The options of every evaluation job (search, generator, workers, output, warm starts, check)."""
     e.add_argument("--generator", action="append", default=None, help="generator spec (repeat to compare several in one run): portfolio | hf:PATH_OR_NAME[,premises=TRACED_DIR[,n=N]] (with premises=: ReProver's input, N retrieved premises then the state) | openai:URL[#MODEL] | premises:TRACED_DIR | knn:TRACED_DIR | A*0.5+B*0.5")
@@ -111,7 +123,7 @@ def _search_arguments(e, default_out: str) -> None:
     e.add_argument("--api", choices=("auto", "completions", "chat"), default="auto", help="openai: generators: which API to use (auto: legacy completions if the server has them, else chat)")
     e.add_argument("--request-timeout", type=float, default=60.0, help="openai: generators: time limit of one HTTP request, seconds")
     e.add_argument("--concurrency", type=int, default=4, help="openai: generators: requests in flight at once, per worker")
-    e.add_argument("--retriever", default="bm25", choices=("bm25", "dense"), help="premises:, knn: and hf:...,premises= generators: how premises / training goal states are searched (dense: the retrieval encoder)")
+    e.add_argument("--retriever", default="bm25", type=_retriever_spec, help="premises:, knn: and hf:...,premises= generators: how premises / training goal states are searched: bm25, dense (pretrained MiniLM) or dense:PATH (a nesy train retriever checkpoint)")
     e.add_argument("--workers", type=int, default=1, help="parallel prover workers (Ray actors when > 1)")
     e.add_argument("--address", default=None, help="Ray cluster to join (default: start a local one when --workers > 1)")
     e.add_argument("--ray", action="store_true", help="use Ray even for one worker")
@@ -212,7 +224,7 @@ def _run_train_traced(args: argparse.Namespace) -> int:
         print(f"validation ({config.split}/val, {acc['pairs']} pairs): top-1 {acc['top1']:.3f}, top-{k} {acc[f'top{k}']:.3f}")
     spec = f"hf:{report.out}" + (f",premises={Path(config.data).expanduser()}" if config.retrieval else "")
     print(f"use it with: nesy eval library --data {config.data} --split {config.split} --generator {spec}"
-          f"{' --retriever dense' if config.retrieval and config.retriever == 'dense' else ''}")
+          f"{' --retriever ' + config.retriever if config.retrieval and config.retriever != 'bm25' else ''}")
     return 0
 
 

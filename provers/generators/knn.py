@@ -33,13 +33,20 @@ class KnnGenerator(TacticGenerator):
 
     def __init__(self, arg: str, config: GeneratorConfig) -> None:
         from retrieval.errors import RetrievalError
+        from retrieval.registry import parse_retriever_spec
         from retrieval.states import StateMemory, tactic_records
 
         self.path = dataset_dir(arg, "knn")
         self.corpus = load_corpus(self.path)
         train = load_part(self.path, config.retrieval_split, "train")
         try:
-            self.memory = StateMemory(tactic_records(self.corpus, train), config.retriever)
+            search, options = parse_retriever_spec(config.retriever)
+            encoder = None
+            if options.model is not None:  # dense:PATH: that encoder reads the states
+                from retrieval.encoder import DenseEncoder, EncoderConfig
+
+                encoder = DenseEncoder(EncoderConfig(model=options.model))
+            self.memory = StateMemory(tactic_records(self.corpus, train), search, encoder=encoder)
         except RetrievalError as exc:
             raise GeneratorError(f"knn: cannot build the memory of {self.path} ({config.retrieval_split}/train): {exc}") from exc
         self.name = f"knn({config.retriever})"

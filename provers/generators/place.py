@@ -119,13 +119,14 @@ def mentions(tactic: str, name: str) -> bool:
 
 
 def build_premise_retriever(kind: str, corpus, who: str):
-    """The ``kind`` retriever (``bm25`` or ``dense``, :mod:`retrieval.registry`) over ``corpus``;
-    a :class:`GeneratorError` naming ``who`` when it cannot be built."""
+    """The ``kind`` retriever (``bm25``, ``dense`` or ``dense:PATH``,
+    :func:`retrieval.registry.parse_retriever_spec`) over ``corpus``; a :class:`GeneratorError`
+    naming ``who`` when it cannot be built."""
     from retrieval.errors import RetrievalError
-    from retrieval.registry import RetrieverOptions, build_retriever
+    from retrieval.registry import build_retriever_spec
 
     try:
-        return build_retriever(kind, corpus, RetrieverOptions())
+        return build_retriever_spec(kind, corpus)
     except RetrievalError as exc:
         raise GeneratorError(f"{who}: cannot build the {kind} retriever: {exc}") from exc
 

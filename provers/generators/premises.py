@@ -23,7 +23,9 @@ import re
 from collections import Counter
 
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorError, TacticGenerator
-from provers.generators.place import Place, dataset_dir, load_corpus, load_part, log_softmax, place_of, relative_scores, retrieve_at
+from provers.generators.place import (
+    Place, build_premise_retriever, dataset_dir, load_corpus, load_part, log_softmax, place_of, relative_scores, retrieve_at,
+)
 from provers.protocol import TacticState
 
 PREMISE_FORMS = ("apply", "eapply", "exact", "rewrite", "rewrite <-", "eauto using")
@@ -116,15 +118,9 @@ class PremiseGenerator(TacticGenerator):
     deterministic = True
 
     def __init__(self, arg: str, config: GeneratorConfig, *, retriever=None) -> None:
-        from retrieval.errors import RetrievalError
-        from retrieval.registry import RetrieverOptions, build_retriever
-
         self.path = dataset_dir(arg, "premises")
         self.corpus = load_corpus(self.path)
-        try:
-            self.retriever = retriever or build_retriever(config.retriever, self.corpus, RetrieverOptions())
-        except RetrievalError as exc:
-            raise GeneratorError(f"premises: cannot build the {config.retriever} retriever: {exc}") from exc
+        self.retriever = retriever or build_premise_retriever(config.retriever, self.corpus, "premises")
         try:
             self.priors = form_priors(load_part(self.path, config.retrieval_split, "train"))
         except GeneratorError:

@@ -326,7 +326,19 @@ class PremiseSource:
         self.excluded = frozenset(i for i, p in enumerate(names) if p.full_name in excluded_names)
         corpus_file = data / "corpus.jsonl"
         stat = corpus_file.stat()
-        key = json.dumps([str(corpus_file), stat.st_size, int(stat.st_mtime), split, kind, n, sorted(excluded_names)])
+        from retrieval.errors import RetrievalError
+        from retrieval.registry import parse_retriever_spec
+
+        try:
+            model = parse_retriever_spec(kind)[1].model
+            if model is not None:  # dense:PATH: the answers are those of the weights now at PATH
+                from retrieval.encoder import model_digest, resolve_model_dir
+
+                model = model_digest(resolve_model_dir(model))
+        except RetrievalError as exc:
+            raise InputError(f"nesy train tactics --data: --retriever {kind}: {exc}") from exc
+        key = json.dumps([str(corpus_file), stat.st_size, int(stat.st_mtime), split, kind, n, sorted(excluded_names)]
+                         + ([model] if model else []))
         self.cache_path = cache_dir("tactic-retrieval", hashlib.sha1(key.encode()).hexdigest()[:16] + ".json")
         self._cache: dict[str, list[int]] = {}
         if self.cache_path.is_file():

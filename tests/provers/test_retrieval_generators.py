@@ -17,6 +17,7 @@ import pytest
 
 from provers.coq.library import LibraryTheorem
 from provers.generators import GeneratorConfig, GeneratorConfigError, build_generator
+from provers.generators.base import GeneratorError
 from provers.protocol import Problem, TacticState, Theorem
 from retrieval.dataset import AnnotatedTactic, CorpusFile, Pos, Premise, Provenance, TracedTactic, TracedTheorem, write_layout
 from tests.provers.test_library_context import traced  # noqa: F401 - fixture (a small library traced with Coq)
@@ -85,12 +86,16 @@ def _target_problem() -> Problem:
     return Problem("Main.target", "Main.v", thm, context=ctx)
 
 
-@pytest.mark.parametrize("retriever", ["bm25", "dense"])
+@pytest.mark.parametrize("retriever", ["bm25", "dense", "dense:PATH"])
 @pytest.mark.parametrize("kind", ["premises", "knn"])
 def test_a_theorem_never_sees_itself_or_what_comes_later_in_its_file(tiny_dataset, kind, retriever):
-    if retriever == "dense":
+    if retriever.startswith("dense"):
         pytest.importorskip("torch", reason="needs the ml extra: pip install 'nesy[ml]'")
         pytest.importorskip("faiss", reason="needs the ml extra: pip install 'nesy[ml]'")
+    if retriever == "dense:PATH":  # an encoder directory by path, as a trained checkpoint is given
+        from retrieval.encoder import resolve_model_dir
+
+        retriever = f"dense:{resolve_model_dir('minilm')}"
     gen = build_generator(GeneratorConfig(spec=f"{kind}:{tiny_dataset}", retriever=retriever))
     state = TacticState(GOAL, 0)
     # Without a place (a stand-alone problem) the whole corpus / memory is searched: the later
@@ -146,6 +151,15 @@ def test_knn_proposes_the_tactics_of_the_nearest_training_states(tiny_dataset):
 def test_bad_dataset_specs_are_typed_errors(spec):
     with pytest.raises(GeneratorConfigError):
         build_generator(GeneratorConfig(spec=spec))
+
+
+@pytest.mark.parametrize("retriever", ["sparse", "dense:", "bm25:/some/model", "dense:/nonexistent/checkpoint"])
+@pytest.mark.parametrize("kind", ["premises", "knn"])
+def test_bad_retrievers_are_typed_errors(tiny_dataset, kind, retriever):
+    if retriever.startswith("dense:/"):
+        pytest.importorskip("torch", reason="needs the ml extra: pip install 'nesy[ml]'")
+    with pytest.raises(GeneratorError, match="retriever|nonexistent"):
+        build_generator(GeneratorConfig(spec=f"{kind}:{tiny_dataset}", retriever=retriever))
 
 
 SLICE = Path("~/.cache/nesy/traced/coq-stdlib-arith-lists").expanduser()
