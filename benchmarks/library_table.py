@@ -17,6 +17,8 @@ Usage::
 
 ``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``); ``--hf NAME=SPEC`` adds a
 row ``closers + hf:SPEC`` (a trained tactic model, issue 12), run in the same closers invocation;
+``--retriever dense:PATH`` has the ``premises:``/``knn:`` rows use a trained retriever (give it its
+own ``--out``: a row's directory is named by its generator spec, not the retriever).
 ``--table-only`` prints the table from what is there without running anything.
 """
 
@@ -66,6 +68,8 @@ def _common(args: argparse.Namespace) -> list[str]:
         base = ["eval", "library", "--data", str(args.data), "--split", args.split, "--part", args.part]
     base += ["--time", str(args.time), "--expansions", str(args.expansions), "--k", str(args.k),
              "--tactic-timeout", str(args.tactic_timeout), "--widen", str(args.widen), "--workers", str(args.workers), "--seed", str(args.seed)]
+    if args.retriever != "bm25":
+        base += ["--retriever", args.retriever]
     if args.sample:
         base += ["--sample", str(args.sample)]
     if args.limit:
@@ -126,6 +130,8 @@ def main() -> int:
     ap.add_argument("--tactic-timeout", type=float, default=5.0)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--retriever", default="bm25",
+                    help="premises:/knn: rows: bm25, dense or dense:PATH (a trained checkpoint); use a new --out per retriever")
     ap.add_argument("--rows", default=",".join(ROWS))
     ap.add_argument("--hf", action="append", default=[], metavar="NAME=SPEC",
                     help="one more row: closers + hf:SPEC (e.g. traced=~/.cache/nesy/models/tactic-traced,premises=TRACED); repeatable")
