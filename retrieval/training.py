@@ -345,6 +345,11 @@ def train_retriever(
     state_path = out / RESUME_STATE
     if state_path.is_file():
         state = torch.load(state_path, weights_only=False)
+        data = (corpus.digest, len(pairs))
+        if "corpus_digest" in state and (state["corpus_digest"], state["num_pairs"]) != data:
+            raise TrainingError(
+                f"{out} holds a run on other data (corpus {str(state.get('corpus_digest'))[:12]}, {state.get('num_pairs')} pairs "
+                f"there; corpus {data[0][:12]}, {data[1]} pairs now); rerun on the same data, or choose another --out")
         encoder.model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -384,6 +389,7 @@ def train_retriever(
             "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
             "python_rng": rng.getstate(), "step": step, "seen": seen, "order": order, "seconds": seconds,
             "loss_history": history, "validations": validations, "best": best, "finished": finished_as,
+            "corpus_digest": corpus.digest, "num_pairs": len(pairs),
         }
         tmp = state_path.with_name(state_path.name + ".tmp")
         torch.save(state, tmp)

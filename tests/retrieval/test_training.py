@@ -107,6 +107,8 @@ def test_a_run_with_other_settings_is_not_continued(tmp_path, toy):
     train_retriever(corpus, train, tmp_path / "ckpt", cfg)
     with pytest.raises(TrainingError, match=r"other settings \(batch_size: 4 there, 8 now"):
         train_retriever(corpus, train, tmp_path / "ckpt", TrainConfig(**{**cfg.__dict__, "batch_size": 8}))
+    with pytest.raises(TrainingError, match="a run on other data"):
+        train_retriever(corpus, train[: len(train) // 2], tmp_path / "ckpt", cfg)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(TrainingError, match="not a nesy retriever training run"):
