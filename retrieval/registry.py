@@ -65,11 +65,18 @@ def retriever_names() -> list[str]:
 
 def parse_retriever_spec(spec: str) -> tuple[str, RetrieverOptions]:
     """``bm25``, ``dense`` (the pretrained MiniLM) or ``dense:PATH`` (a checkpoint of ``nesy train
-    retriever``, or any encoder directory) -> (kind, options); :class:`UnknownNameError` otherwise."""
+    retriever``, or any encoder directory) -> (kind, options); :class:`UnknownNameError` otherwise.
+    A dense retriever gets the default embedding cache (``$NESY_CACHE/retrieval/embeddings``)."""
     kind, sep, model = spec.partition(":")
     if kind not in RETRIEVERS or (sep and (kind != "dense" or not model.strip())):
         raise UnknownNameError(f"unknown retriever {spec!r}; known: bm25, dense, dense:PATH (an encoder checkpoint)")
-    return kind, RetrieverOptions(model=str(Path(model.strip()).expanduser()) if sep else None)
+    if kind != "dense":
+        return kind, RetrieverOptions()
+    from retrieval.embeddings import EmbeddingCache
+
+    # the corpus embeddings are cached (keyed by weights, length, corpus and text format), so a
+    # job's workers and later jobs embed a corpus once, as nesy index / eval retrieval do
+    return kind, RetrieverOptions(model=str(Path(model.strip()).expanduser()) if sep else None, cache=EmbeddingCache())
 
 
 def build_retriever_spec(spec: str, corpus: PremiseCorpus):

@@ -88,10 +88,11 @@ def _target_problem() -> Problem:
 
 @pytest.mark.parametrize("retriever", ["bm25", "dense", "dense:PATH"])
 @pytest.mark.parametrize("kind", ["premises", "knn"])
-def test_a_theorem_never_sees_itself_or_what_comes_later_in_its_file(tiny_dataset, kind, retriever):
+def test_a_theorem_never_sees_itself_or_what_comes_later_in_its_file(tiny_dataset, kind, retriever, tmp_path, monkeypatch):
     if retriever.startswith("dense"):
         pytest.importorskip("torch", reason="needs the ml extra: pip install 'nesy[ml]'")
         pytest.importorskip("faiss", reason="needs the ml extra: pip install 'nesy[ml]'")
+        monkeypatch.setenv("NESY_CACHE", str(tmp_path / "cache"))
     if retriever == "dense:PATH":  # an encoder directory by path, as a trained checkpoint is given
         from retrieval.encoder import resolve_model_dir
 
@@ -108,6 +109,8 @@ def test_a_theorem_never_sees_itself_or_what_comes_later_in_its_file(tiny_datase
     for forbidden in ("Main.later_lemma", "Main.target", "Main.later_user", "own_secret_tactic"):
         assert not any(forbidden in t for t in proposed), (forbidden, proposed)
     gen.close()
+    if kind == "premises" and retriever != "bm25":  # the corpus embeddings were cached, once
+        assert len(list((tmp_path / "cache" / "retrieval" / "embeddings").glob("*.npy"))) == 1
 
 
 def test_the_retriever_under_premises_never_returns_the_theorem_or_later_lemmas(tiny_dataset):
