@@ -48,6 +48,8 @@ from retrieval.corpus import PremiseCorpus
 from retrieval.dataset import TracedTheorem
 from retrieval.encoder import CHECKPOINT_META, DenseEncoder, EncoderConfig, read_checkpoint_meta
 from retrieval.errors import TrainingError
+from retrieval.index import exact_top_k
+from retrieval.metrics import aggregate, recall_at_k, reciprocal_rank
 from retrieval.queries import build_queries
 from retrieval.text import QUERY_FORMAT, premise_text, query_text
 
@@ -191,7 +193,7 @@ class Validation:
 
     ``val_queries`` queries of the val part (seeded sample) rank a fixed pool: every positive of
     those queries plus ``val_pool`` random premises, each query seeing only the pool members
-    accessible at its theorem. Recall@1/10 and MRR are computed as ``retrieval.metrics`` does over
+    accessible at its theorem. Recall@1/10 and MRR are ``retrieval.metrics``' over
     that pool -- an easier task than ranking all accessible premises, so its figures are higher
     than the final evaluation's; they rank checkpoints, they are not the reported result.
     """
@@ -208,28 +210,24 @@ class Validation:
         self.pool = np.array(sorted(pool), dtype=np.int64)
         self.pool_texts = [premise_text(corpus[int(i)]) for i in self.pool]
         self.query_texts = [query_text(q.state) for q in queries]
-        self.accessible = [np.isin(self.pool, corpus.accessible_indices(q.file_path, q.theorem_start)) for q in queries]
-        self.positives = [np.isin(self.pool, np.array(q.positives)) for q in queries]
+        # per query: the pool positions accessible at its theorem (the pool is sorted, so a tie
+        # goes to the lower corpus index, as everywhere in retrieval)
+        self.candidates = [np.flatnonzero(np.isin(self.pool, corpus.accessible_indices(q.file_path, q.theorem_start)))
+                           for q in queries]
 
     def __len__(self) -> int:
         return len(self.queries)
 
     def run(self, encoder: DenseEncoder) -> dict:
-        d = encoder.encode(self.pool_texts)
-        q = encoder.encode(self.query_texts)
-        r1 = r10 = rr = 0.0
-        for j, scores in enumerate(q @ d.T):
-            scores = np.where(self.accessible[j], scores, -np.inf)
-            order = np.argsort(-scores, kind="stable")  # ties: the lower index first
-            hits = self.positives[j][order]
-            n_pos = max(1, int(self.positives[j].sum()))
-            r1 += hits[:1].sum() / n_pos
-            r10 += hits[:10].sum() / n_pos
-            first = np.flatnonzero(hits[:100])
-            rr += 1.0 / (first[0] + 1) if first.size else 0.0
-        n = max(1, len(self.queries))
-        return {"recall_at_1": round(float(100 * r1 / n), 2), "recall_at_10": round(float(100 * r10 / n), 2),
-                "mrr": round(float(rr / n), 4), "queries": len(self.queries), "pool": len(self.pool)}
+        scores = encoder.encode(self.query_texts) @ encoder.encode(self.pool_texts).T
+        per_query = []
+        for q, row, cand in zip(self.queries, scores, self.candidates):
+            ranking = [int(i) for i in self.pool[exact_top_k(row, cand, 100)[0]]]
+            per_query.append((recall_at_k(q.positives, ranking, 1), recall_at_k(q.positives, ranking, 10),
+                              reciprocal_rank(q.positives, ranking)))
+        m = aggregate("validation", per_query, 100)
+        return {"recall_at_1": round(m.recall_at_1, 2), "recall_at_10": round(m.recall_at_10, 2),
+                "mrr": round(m.mrr, 4), "queries": len(self.queries), "pool": len(self.pool)}
 
 
 RESUME_STATE = "resume.pt"  # inside the checkpoint directory: what a rerun continues from
