@@ -56,7 +56,7 @@ def tactic_records(corpus: PremiseCorpus, theorems: Sequence[TracedTheorem]) -> 
 class StateMemory:
     """The tactic records of a split part, searchable by goal state.
 
-    ``nearest(state, k, exclude=...)`` gives ``(record index, similarity)`` pairs, best first;
+    ``nearest(state, k, exclude=..., weights=...)`` gives ``(record index, similarity)`` pairs, best first;
     ``exclude`` is a boolean mask over records that must not be returned (the evaluated theorem's
     own states, when the memory is not built from the training part alone).
     """
@@ -90,8 +90,12 @@ class StateMemory:
         q = np.asarray(self.encoder.encode([self._text(state)]), dtype=np.float32)[0]
         return self._emb @ q
 
-    def nearest(self, state: str, k: int, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
+    def nearest(self, state: str, k: int, exclude: np.ndarray | None = None,
+                weights: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """``weights`` (one factor per record) multiply the similarities before the top-k cut."""
         sims = self.similarities(state)
+        if weights is not None:
+            sims = sims * weights
         cand = None if exclude is None else np.flatnonzero(~exclude)
         idx, sc = exact_top_k(sims, cand, k)
         return [(int(i), float(s)) for i, s in zip(idx, sc)]

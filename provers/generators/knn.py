@@ -5,7 +5,15 @@ The goal states of the *training* part of a traced split (``GeneratorConfig.retr
 (:class:`retrieval.states.StateMemory`). For a new state the nearest remembered states propose
 the tactics used there, scored by similarity: each distinct tactic keeps its best neighbour's
 similarity, and a log-softmax over the candidates of the similarities (relative to the best one,
-:func:`provers.generators.place.relative_scores`) makes them log-probabilities.
+:func:`provers.generators.place.relative_scores`) makes them log-probabilities. Two refinements,
+measured offline by ``benchmarks/knn_recall.py`` (how often the traced tactic of a validation
+state is among the proposals):
+
+* a state of the theorem's own source file counts ``1 + LOCAL_BONUS`` times its similarity
+  (proofs in one file share their style, hypothesis names and lemmas);
+* a remembered tactic's hypothesis names are fitted to the new state
+  (:func:`provers.generators.adapt.fit_tactic`: ``apply H0`` becomes ``apply H1`` when ``H1`` has
+  the type ``H0`` had); one whose hypotheses have no counterpart is proposed as it was written.
 
 The search over states is ``GeneratorConfig.retriever``: ``bm25`` (the default: Okapi BM25 over
 the states' terms, no model, a few ms per state) or ``dense`` (the retrieval encoder's embeddings
@@ -20,11 +28,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from provers.generators.adapt import fit_tactic
 from provers.generators.base import Candidate, GeneratorConfig, GeneratorError, TacticGenerator
 from provers.generators.place import Place, accessible, dataset_dir, load_corpus, load_part, log_softmax, mentions, place_of, relative_scores
 from provers.protocol import TacticState
 
 SHARPNESS = 3.0
+LOCAL_BONUS = 0.1  # benchmarks/knn_recall.py, random/val: docs/search.md
 NEIGHBOURS_PER_TACTIC = 4  # states looked at per tactic asked (several neighbours share a tactic)
 
 
@@ -51,17 +61,27 @@ class KnnGenerator(TacticGenerator):
             raise GeneratorError(f"knn: cannot build the memory of {self.path} ({config.retrieval_split}/train): {exc}") from exc
         self.name = f"knn({config.retriever})"
         self._theorems = np.array([r.theorem for r in self.memory.records], dtype=object)
+        self._files = np.array([r.file_path for r in self.memory.records], dtype=object)
+        self._weights: np.ndarray | None = None
+        self.local_bonus = LOCAL_BONUS
+        self.fit_names = True
         self._premise_sets = [np.asarray(r.premises, dtype=np.int64) for r in self.memory.records]
         self.place: Place | None = None
         self._exclude: np.ndarray | None = None
         self._allowed: np.ndarray | None = None
 
     def begin(self, problem) -> None:
-        self.place = place_of(problem)
+        self.begin_at(place_of(problem))
+
+    def begin_at(self, place: Place | None) -> None:
+        """Serve the theorem at ``place`` (None: no place, the whole memory, no file preferred)."""
+        self.place = place
         self._allowed = accessible(self.corpus, self.place)
         full = self.place.full_name if self.place else ""
         own = self._theorems == full if full else np.zeros(len(self.memory), dtype=bool)
         self._exclude = own if own.any() else None
+        same = self._files == self.place.file if self.place else None
+        self._weights = 1.0 + self.local_bonus * same if same is not None and same.any() and self.local_bonus else None
 
     def _usable(self, i: int) -> bool:
         """A remembered tactic may be proposed here: its premises are accessible, it does not name the theorem."""
@@ -77,10 +97,17 @@ class KnnGenerator(TacticGenerator):
     def _generate(self, state: TacticState, k: int) -> list[Candidate]:
         text = state.pp
         best: dict[str, float] = {}
-        for i, sim in self.memory.nearest(text, k * NEIGHBOURS_PER_TACTIC, self._exclude):
+        for i, sim in self.memory.nearest(text, k * NEIGHBOURS_PER_TACTIC, self._exclude, self._weights):
             if not self._usable(i):
                 continue
-            tactic = " ".join(self.memory.records[i].tactic.split())
+            rec = self.memory.records[i]
+            tactic = " ".join(rec.tactic.split())
+            if self.fit_names:
+                fitted = fit_tactic(tactic, rec.state, text)
+                if fitted is not None and fitted != tactic:
+                    if self.place is not None and mentions(fitted, self.place.short_name):
+                        continue
+                    tactic = fitted
             if tactic not in best:
                 best[tactic] = sim
         if not best:

@@ -143,11 +143,58 @@ def test_knn_proposes_the_tactics_of_the_nearest_training_states(tiny_dataset):
     cands = gen.generate(TacticState(GOAL, 0), 4)
     assert cands[0][0] == "induction l; simpl; auto."  # the nearest state's usable tactic
     swap = gen.generate(TacticState("a, b : nat\n============================\na + b = b + a", 1), 1)
-    assert swap[0][0] == "intros n m; apply Base.add_swap."
+    assert swap[0][0] == "intros a b; apply Base.add_swap."  # the names of the remembered state's n, m fitted
+    gen.fit_names = False
+    assert gen.generate(TacticState("a, b : nat\n============================\na + b = b + a", 1), 1)[0][0] == "intros n m; apply Base.add_swap."
+    gen.fit_names = True
     # a training theorem evaluated itself never sees its own states
     thm = Theorem(name="later_user", statement="Lemma later_user : True.", file_path="Main.v", line=30)
     gen.begin(Problem("Main.later_user", "Main.v", thm, context=LibraryTheorem(thm, "Main.later_user", "Main.v", (), (), start=(30, 1))))
     assert all("induction l; simpl; auto." != t for t, _ in gen.generate(TacticState(GOAL, 0), 50))
+
+
+def test_knn_prefers_the_states_of_the_theorems_own_file(tmp_path):
+    """Two training states with the same goal, in another file and in the theorem's own file: with
+    no place the tie goes to the first record; at a place in Main.v the same-file state's tactic
+    comes first (LOCAL_BONUS), and without the bonus the tie is back."""
+    goal = "n : nat\n============================\nn * 1 = n"
+    fillers = [_theorem(f"Bool.f{i}", "Bool.v", 10 * i + 1, 10 * i + 2,
+                        [_tactic("destruct b; reflexivity.", f"b : bool\n============================\n{g}")])
+               for i, g in enumerate(["negb (negb b) = b", "andb b true = b", "orb b false = b"])]
+    train = [_theorem("Other.mul_1", "Other.v", 1, 3, [_tactic("apply other_style.", goal)]),
+             _theorem("Main.mul_1", "Main.v", 1, 3, [_tactic("apply main_style.", goal)]), *fillers]
+    thm = Theorem(name="target", statement="Lemma target : True.", file_path="Main.v", line=10)
+    files = [CorpusFile("Bool.v", (), (_premise("Bool.negb_negb", "Bool.v", "Lemma negb_negb : forall b, negb (negb b) = b.", 1, 2),)),
+             CorpusFile("Other.v", (), ()), CorpusFile("Main.v", (), ())]
+    write_layout(tmp_path / "traced", files, {"random": {"train": train, "val": [], "test": [_theorem("Main.target", "Main.v", 10, 12, [])]}})
+    gen = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'}"))
+    assert gen.generate(TacticState(goal, 0), 2)[0][0] == "apply other_style."
+    problem = Problem("Main.target", "Main.v", thm, context=LibraryTheorem(thm, "Main.target", "Main.v", (), (), start=(10, 1)))
+    gen.begin(problem)
+    cands = gen.generate(TacticState(goal, 0), 2)
+    assert [t for t, _ in cands] == ["apply main_style.", "apply other_style."] and cands[0][1] > cands[1][1]
+    gen.local_bonus = 0.0
+    gen.begin(problem)
+    assert gen.generate(TacticState(goal, 0), 2)[0][0] == "apply other_style."
+
+
+def test_knn_fits_hypothesis_names_to_the_new_state(tmp_path):
+    """A remembered ``exact H0`` is proposed as ``exact Hp`` where the hypothesis of that type is
+    called ``Hp``; a tactic naming a hypothesis with no counterpart is proposed as written."""
+    fillers = [_theorem(f"Bool.f{i}", "Bool.v", 10 * i + 1, 10 * i + 2,
+                        [_tactic("destruct b; reflexivity.", f"b : bool\n============================\n{g}")])
+               for i, g in enumerate(["negb (negb b) = b", "andb b true = b", "orb b false = b"])]
+    train = [_theorem("Main.t1", "Main.v", 1, 3, [
+        _tactic("apply (Nat.le_trans _ _ _ H0 H).", "n, m, p : nat\nH : m <= p\nH0 : n <= m\n============================\nn <= p"),
+        _tactic("exact Hq.", "Hq : Q\n============================\nQ /\\ R")]), *fillers]
+    files = [CorpusFile("Bool.v", (), (_premise("Bool.negb_negb", "Bool.v", "Lemma negb_negb : forall b, negb (negb b) = b.", 1, 2),)),
+             CorpusFile("Main.v", (), ())]
+    write_layout(tmp_path / "traced", files, {"random": {"train": train, "val": [], "test": []}})
+    gen = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'}"))
+    state = TacticState("a, b, c : nat\nHab : a <= b\nHbc : b <= c\n============================\na <= c", 0)
+    assert gen.generate(state, 1)[0][0] == "apply (Nat.le_trans _ _ _ Hab Hbc)."
+    other = TacticState("Hp : P\n============================\nQ /\\ R", 1)  # no hypothesis of type Q
+    assert gen.generate(other, 1)[0][0] == "exact Hq."
 
 
 @pytest.mark.parametrize("spec", ["premises:", "knn:", "premises:/nonexistent/traced", "knn:/nonexistent/traced"])
