@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from provers.generators import knn as knn_module
-    from provers.generators.base import GeneratorConfig, GeneratorConfigError, GeneratorError
+    from provers.generators.base import (
+        GeneratorConfig,
+        GeneratorConfigError,
+        GeneratorError,
+    )
     from provers.generators.place import Place, load_part
     from provers.generators.registry import build_generator
     from provers.protocol import TacticState

@@ -29,8 +29,23 @@ from __future__ import annotations
 import numpy as np
 
 from provers.generators.adapt import fit_tactic
-from provers.generators.base import Candidate, GeneratorConfig, GeneratorError, TacticGenerator
-from provers.generators.place import Place, accessible, dataset_dir, load_corpus, load_part, log_softmax, mentions, place_of, relative_scores
+from provers.generators.base import (
+    Candidate,
+    GeneratorConfig,
+    GeneratorError,
+    TacticGenerator,
+)
+from provers.generators.place import (
+    Place,
+    accessible,
+    dataset_dir,
+    load_corpus,
+    load_part,
+    log_softmax,
+    mentions,
+    place_of,
+    relative_scores,
+)
 from provers.protocol import TacticState
 
 SHARPNESS = 3.0
