@@ -10,7 +10,8 @@ tactics on the recorded ``state_before``, and scores a hit when the traced tacti
 - ``plain``: every training state counts its similarity, tactics are copied as written;
 - ``same-file +B``: states of the theorem's own file count ``1 + B`` times (``knn.LOCAL_BONUS``);
 - ``fit names``: hypothesis names fitted to the new state (``provers.generators.adapt``);
-- both, and the generator's defaults.
+- ``drop unfit``: a tactic whose hypotheses have no counterpart is dropped, not copied as written;
+- the combinations; the generator's defaults are marked.
 
 A hit is a lower bound on usefulness (another tactic may close the goal too) and a proxy, not a
 proving figure: the proving tables in README.md are. The run prints the table and, with
@@ -82,14 +83,15 @@ def main(argv: list[str] | None = None) -> int:
             if tac.state_before.strip() and tac.state_before.strip() != "no goals":
                 queries.append((place, tac.state_before, _norm(tac.tactic)))
 
-    variants = [("plain", 0.0, False)]
-    variants += [(f"same-file +{b:g}", b, False) for b in bonuses]
-    variants += [("fit names", 0.0, True)]
-    variants += [(f"same-file +{b:g}, fit names", b, True) for b in bonuses]
-    default = (knn_module.LOCAL_BONUS, True)
+    variants = [("plain", 0.0, False, False)]
+    variants += [(f"same-file +{b:g}", b, False, False) for b in bonuses]
+    variants += [("fit names", 0.0, True, False), ("fit names, drop unfit", 0.0, True, True)]
+    variants += [(f"same-file +{b:g}, fit names", b, True, False) for b in bonuses]
+    variants += [(f"same-file +{b:g}, fit names, drop unfit", b, True, True) for b in bonuses]
+    default = (knn_module.LOCAL_BONUS, knn_module.DEFAULT_FIT != "off", knn_module.DEFAULT_FIT == "drop")
     rows = []
-    for label, bonus, fit in variants:
-        gen.local_bonus, gen.fit_names = bonus, fit
+    for label, bonus, fit, drop in variants:
+        gen.local_bonus, gen.fit_names, gen.drop_unfit = bonus, fit, drop
         hits1 = hitsk = 0
         t1 = time.perf_counter()
         current = None
@@ -101,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             hits1 += bool(proposed) and proposed[0] == truth
             hitsk += truth in proposed
         n = max(len(queries), 1)
-        rows.append({"variant": label + (" (default)" if (bonus, fit) == default else ""), "bonus": bonus, "fit_names": fit,
+        rows.append({"variant": label + (" (default)" if (bonus, fit, drop) == default else ""), "bonus": bonus, "fit_names": fit, "drop_unfit": drop,
                      "recall@1": 100 * hits1 / n, f"recall@{args.k}": 100 * hitsk / n,
                      "ms_per_state": 1000 * (time.perf_counter() - t1) / n})
     base = rows[0][f"recall@{args.k}"] or float("nan")

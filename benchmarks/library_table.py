@@ -15,7 +15,8 @@ Usage::
     python benchmarks/library_table.py --data ~/.cache/nesy/traced/coq-stdlib --minif2f ../shared/data/minif2f/coq \\
         --out ~/.cache/nesy/runs/table-minif2f      # premises:/knn: still read the traced stdlib
 
-``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``); ``--hf NAME=SPEC`` adds a
+``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``; ``knn-plain`` adds ``knn:``
+without its refinements, ``knn:DIR,bonus=0,fit=off``, for the ablation); ``--hf NAME=SPEC`` adds a
 row ``closers + hf:SPEC`` (a trained tactic model, issue 12), run in the same closers invocation;
 ``--retriever dense:PATH`` has the ``premises:``/``knn:`` rows use a trained retriever (give it its
 own ``--out``: a row's directory is named by its generator spec, not the retriever).
@@ -31,19 +32,21 @@ import sys
 from pathlib import Path
 
 ROWS = ("portfolio", "hammer", "premises", "knn", "both")
+EXTRA_ROWS = ("knn-plain",)  # only when asked for: knn: as before its refinements (verbatim tactics, no file preference)
 
 
 def _invocations(args: argparse.Namespace, rows: list[str]) -> list[tuple[str, list[str], dict[str, str]]]:
     """(sub-directory, extra arguments, {row: generator spec}) for each ``nesy eval`` run needed."""
     data = str(args.data)
-    specs = {"premises": f"premises:{data}", "knn": f"knn:{data}", "both": f"premises:{data}+knn:{data}"}
+    specs = {"premises": f"premises:{data}", "knn": f"knn:{data}", "both": f"premises:{data}+knn:{data}",
+             "knn-plain": f"knn:{data},bonus=0,fit=off"}
     runs = []
     if "portfolio" in rows:
         runs.append(("portfolio", ["--search", "portfolio"], {"portfolio": "portfolio"}))
     if "hammer" in rows:
         runs.append(("hammer", ["--search", "portfolio", "--hammer"], {"hammer": "portfolio"}))
     specs.update({f"hf:{name}": f"hf:{spec}" for name, spec in args.models})
-    closers = {r: specs[r] for r in ("premises", "knn", "both", *(f"hf:{n}" for n, _ in args.models)) if r in rows}
+    closers = {r: specs[r] for r in ("premises", "knn", "both", *EXTRA_ROWS, *(f"hf:{n}" for n, _ in args.models)) if r in rows}
     if closers:
         extra = ["--closers"] + [a for s in closers.values() for a in ("--generator", s)]
         runs.append(("closers", extra, closers))
@@ -90,6 +93,7 @@ LABELS = {
     "premises": "closers + `premises:`",
     "knn": "closers + `knn:`",
     "both": "closers + `premises:` + `knn:`",
+    "knn-plain": "closers + `knn:` verbatim (`bonus=0,fit=off`)",
 }
 
 
@@ -139,9 +143,9 @@ def main() -> int:
     ap.add_argument("--table-only", action="store_true")
     args = ap.parse_args()
     rows = [r.strip() for r in args.rows.split(",") if r.strip()]
-    unknown = sorted(set(rows) - set(ROWS))
+    unknown = sorted(set(rows) - set(ROWS) - set(EXTRA_ROWS))
     if unknown:
-        ap.error(f"--rows: unknown {', '.join(unknown)} (choose from {', '.join(ROWS)})")
+        ap.error(f"--rows: unknown {', '.join(unknown)} (choose from {', '.join(ROWS + EXTRA_ROWS)})")
     args.models = _models(args)
     rows += [f"hf:{n}" for n, _ in args.models]
     if not args.table_only:

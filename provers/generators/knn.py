@@ -13,7 +13,8 @@ state is among the proposals):
   (proofs in one file share their style, hypothesis names and lemmas);
 * a remembered tactic's hypothesis names are fitted to the new state
   (:func:`provers.generators.adapt.fit_tactic`: ``apply H0`` becomes ``apply H1`` when ``H1`` has
-  the type ``H0`` had); one whose hypotheses have no counterpart is proposed as it was written.
+  the type ``H0`` had); one naming a hypothesis that has no counterpart here is dropped: it
+  would fail with "variable not found", and its place among the k goes to the next neighbour.
 
 The search over states is ``GeneratorConfig.retriever``: ``bm25`` (the default: Okapi BM25 over
 the states' terms, no model, a few ms per state) or ``dense`` (the retrieval encoder's embeddings
@@ -32,6 +33,7 @@ from provers.generators.adapt import fit_tactic
 from provers.generators.base import (
     Candidate,
     GeneratorConfig,
+    GeneratorConfigError,
     GeneratorError,
     TacticGenerator,
 )
@@ -50,7 +52,38 @@ from provers.protocol import TacticState
 
 SHARPNESS = 3.0
 LOCAL_BONUS = 0.1  # benchmarks/knn_recall.py, random/val: docs/search.md
+DEFAULT_FIT = "drop"  # a tactic naming a hypothesis with no counterpart is dropped (it cannot run here)
 NEIGHBOURS_PER_TACTIC = 4  # states looked at per tactic asked (several neighbours share a tactic)
+
+
+FIT_MODES = ("drop", "keep", "off")
+
+
+def parse_knn_arg(arg: str) -> tuple[str, float, str]:
+    """``"DIR,bonus=0,fit=off"`` -> ``("DIR", 0.0, "off")``: the dataset, the same-file bonus
+    (default :data:`LOCAL_BONUS`) and the name fitting (``drop``: fit, drop what cannot be fitted,
+    the default; ``keep``: fit, propose the rest as written; ``off``: copy verbatim, as
+    Tactician does). ``knn:DIR,bonus=0,fit=off`` is the plain k-NN of earlier versions."""
+    path, *parts = arg.split(",")
+    bonus, fit, seen = LOCAL_BONUS, DEFAULT_FIT, set()
+    for part in parts:
+        key, eq, value = (x.strip() for x in part.partition("="))
+        bad = f"knn:{arg}: bad option {part.strip()!r}; options: bonus=NUMBER (>= 0), fit=drop|keep|off"
+        if not eq or key in seen:
+            raise GeneratorConfigError(bad if not eq else f"knn:{arg}: option {key!r} given twice")
+        seen.add(key)
+        if key == "bonus":
+            try:
+                bonus = float(value)
+            except ValueError:
+                raise GeneratorConfigError(bad) from None
+            if not bonus >= 0 or bonus == float("inf"):
+                raise GeneratorConfigError(bad)
+        elif key == "fit" and value in FIT_MODES:
+            fit = value
+        else:
+            raise GeneratorConfigError(bad)
+    return path.strip(), bonus, fit
 
 
 class KnnGenerator(TacticGenerator):
@@ -61,6 +94,7 @@ class KnnGenerator(TacticGenerator):
         from retrieval.registry import parse_retriever_spec
         from retrieval.states import StateMemory, tactic_records
 
+        arg, bonus, fit = parse_knn_arg(arg)
         self.path = dataset_dir(arg, "knn")
         self.corpus = load_corpus(self.path)
         train = load_part(self.path, config.retrieval_split, "train")
@@ -74,12 +108,13 @@ class KnnGenerator(TacticGenerator):
             self.memory = StateMemory(tactic_records(self.corpus, train), search, encoder=encoder)
         except RetrievalError as exc:
             raise GeneratorError(f"knn: cannot build the memory of {self.path} ({config.retrieval_split}/train): {exc}") from exc
-        self.name = f"knn({config.retriever})"
+        self.name = f"knn({config.retriever})" if (bonus, fit) == (LOCAL_BONUS, DEFAULT_FIT) else f"knn({config.retriever},bonus={bonus:g},fit={fit})"
         self._theorems = np.array([r.theorem for r in self.memory.records], dtype=object)
         self._files = np.array([r.file_path for r in self.memory.records], dtype=object)
         self._weights: np.ndarray | None = None
-        self.local_bonus = LOCAL_BONUS
-        self.fit_names = True
+        self.local_bonus = bonus
+        self.fit_names = fit != "off"
+        self.drop_unfit = fit == "drop"
         self._premise_sets = [np.asarray(r.premises, dtype=np.int64) for r in self.memory.records]
         self.place: Place | None = None
         self._exclude: np.ndarray | None = None
@@ -119,6 +154,8 @@ class KnnGenerator(TacticGenerator):
             tactic = " ".join(rec.tactic.split())
             if self.fit_names:
                 fitted = fit_tactic(tactic, rec.state, text)
+                if fitted is None and self.drop_unfit:
+                    continue
                 if fitted is not None and fitted != tactic:
                     if self.place is not None and mentions(fitted, self.place.short_name):
                         continue

@@ -9,7 +9,8 @@ Spec syntax (also what ``--generator`` takes):
 ``hf:PATH,premises=TRACED[,n=N]``   the same reading ReProver's input: N retrieved premises, then the state
 ``openai:URL[#MODEL]``              an OpenAI-compatible server (docs/models.md)
 ``premises:TRACED_DIR``             tactics from the premises retrieved for the goal, accessible at the theorem
-``knn:TRACED_DIR``                  tactics of the nearest traced training states (Tactician-style)
+``knn:TRACED_DIR``                  tactics of the nearest traced training states (Tactician-style;
+                                    ``knn:DIR,bonus=B,fit=drop|keep|off``: same-file bonus, name fitting)
 ``A+B``, ``A*0.7+B*0.3``            a mix of generators (weights default to equal)
 ==================================  ====================================================
 """

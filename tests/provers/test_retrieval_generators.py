@@ -180,7 +180,8 @@ def test_knn_prefers_the_states_of_the_theorems_own_file(tmp_path):
 
 def test_knn_fits_hypothesis_names_to_the_new_state(tmp_path):
     """A remembered ``exact H0`` is proposed as ``exact Hp`` where the hypothesis of that type is
-    called ``Hp``; a tactic naming a hypothesis with no counterpart is proposed as written."""
+    called ``Hp``; a tactic naming a hypothesis with no counterpart is dropped (proposed as
+    written with ``drop_unfit`` off)."""
     fillers = [_theorem(f"Bool.f{i}", "Bool.v", 10 * i + 1, 10 * i + 2,
                         [_tactic("destruct b; reflexivity.", f"b : bool\n============================\n{g}")])
                for i, g in enumerate(["negb (negb b) = b", "andb b true = b", "orb b false = b"])]
@@ -194,6 +195,8 @@ def test_knn_fits_hypothesis_names_to_the_new_state(tmp_path):
     state = TacticState("a, b, c : nat\nHab : a <= b\nHbc : b <= c\n============================\na <= c", 0)
     assert gen.generate(state, 1)[0][0] == "apply (Nat.le_trans _ _ _ Hab Hbc)."
     other = TacticState("Hp : P\n============================\nQ /\\ R", 1)  # no hypothesis of type Q
+    assert "exact Hq." not in [t for t, _ in gen.generate(other, 8)]  # it could not run here
+    gen.drop_unfit = False
     assert gen.generate(other, 1)[0][0] == "exact Hq."
 
 
@@ -286,3 +289,21 @@ def test_cli_eval_library_with_premises_and_knn(request, tmp_path):
     assert rows and all(r["status"] in ("proved", "failed") or r["message"].startswith("program:") for r in rows), rows
     assert all("accepted by coqc" in r["check"] for r in rows if r["status"] == "proved")
     assert "mix(premises(bm25)" in rows[0]["generator"]
+
+
+def test_knn_spec_options_set_the_bonus_and_the_fitting(tiny_dataset):
+    plain = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset},bonus=0,fit=off"))
+    assert (plain.local_bonus, plain.fit_names, plain.drop_unfit) == (0.0, False, False)
+    assert plain.name == "knn(bm25,bonus=0,fit=off)"
+    swap = TacticState("a, b : nat\n============================\na + b = b + a", 1)
+    assert plain.generate(swap, 1)[0][0] == "intros n m; apply Base.add_swap."  # verbatim
+    keep = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset}, fit=keep, bonus=0.25"))
+    assert (keep.local_bonus, keep.fit_names, keep.drop_unfit) == (0.25, True, False)
+    default = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset}"))
+    assert (default.fit_names, default.drop_unfit, default.name) == (True, True, "knn(bm25)")
+
+
+@pytest.mark.parametrize("options", ["bonus", "bonus=-1", "bonus=x", "bonus=nan", "fit=maybe", "k=3", "fit=off,fit=keep"])
+def test_bad_knn_options_are_typed_errors_naming_the_option(tiny_dataset, options):
+    with pytest.raises(GeneratorConfigError, match=r"knn:.*(bad option|given twice)"):
+        build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset},{options}"))
