@@ -15,8 +15,8 @@ Usage::
     python benchmarks/library_table.py --data ~/.cache/nesy/traced/coq-stdlib --minif2f ../shared/data/minif2f/coq \\
         --out ~/.cache/nesy/runs/table-minif2f      # premises:/knn: still read the traced stdlib
 
-``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``; ``knn-plain`` adds ``knn:``
-without its refinements, ``knn:DIR,bonus=0,fit=off``, for the ablation); ``--hf NAME=SPEC`` adds a
+``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``; ``knn-fit`` adds ``knn:`` with
+its refinements, ``knn:DIR,bonus=0.1,fit=drop``, for the ablation); ``--hf NAME=SPEC`` adds a
 row ``closers + hf:SPEC`` (a trained tactic model, issue 12), run in the same closers invocation;
 ``--retriever dense:PATH`` has the ``premises:``/``knn:`` rows use a trained retriever (give it its
 own ``--out``: a row's directory is named by its generator spec, not the retriever).
@@ -32,14 +32,14 @@ import sys
 from pathlib import Path
 
 ROWS = ("portfolio", "hammer", "premises", "knn", "both")
-EXTRA_ROWS = ("knn-plain",)  # only when asked for: knn: as before its refinements (verbatim tactics, no file preference)
+EXTRA_ROWS = ("knn-fit",)  # only when asked for: knn: with its refinements (same-file bonus, hypothesis names fitted)
 
 
 def _invocations(args: argparse.Namespace, rows: list[str]) -> list[tuple[str, list[str], dict[str, str]]]:
     """(sub-directory, extra arguments, {row: generator spec}) for each ``nesy eval`` run needed."""
     data = str(args.data)
     specs = {"premises": f"premises:{data}", "knn": f"knn:{data}", "both": f"premises:{data}+knn:{data}",
-             "knn-plain": f"knn:{data},bonus=0,fit=off"}
+             "knn-fit": f"knn:{data},bonus=0.1,fit=drop"}
     runs = []
     if "portfolio" in rows:
         runs.append(("portfolio", ["--search", "portfolio"], {"portfolio": "portfolio"}))
@@ -93,7 +93,7 @@ LABELS = {
     "premises": "closers + `premises:`",
     "knn": "closers + `knn:`",
     "both": "closers + `premises:` + `knn:`",
-    "knn-plain": "closers + `knn:` verbatim (`bonus=0,fit=off`)",
+    "knn-fit": "closers + `knn:` same file first, names fitted (`bonus=0.1,fit=drop`)",
 }
 
 

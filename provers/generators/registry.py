@@ -10,7 +10,7 @@ Spec syntax (also what ``--generator`` takes):
 ``openai:URL[#MODEL]``              an OpenAI-compatible server (docs/models.md)
 ``premises:TRACED_DIR``             tactics from the premises retrieved for the goal, accessible at the theorem
 ``knn:TRACED_DIR``                  tactics of the nearest traced training states (Tactician-style;
-                                    ``knn:DIR,bonus=B,fit=drop|keep|off``: same-file bonus, name fitting)
+                                    ``knn:DIR,bonus=0.1,fit=drop``: same file first, names fitted)
 ``A+B``, ``A*0.7+B*0.3``            a mix of generators (weights default to equal)
 ==================================  ====================================================
 """

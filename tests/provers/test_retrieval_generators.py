@@ -143,10 +143,7 @@ def test_knn_proposes_the_tactics_of_the_nearest_training_states(tiny_dataset):
     cands = gen.generate(TacticState(GOAL, 0), 4)
     assert cands[0][0] == "induction l; simpl; auto."  # the nearest state's usable tactic
     swap = gen.generate(TacticState("a, b : nat\n============================\na + b = b + a", 1), 1)
-    assert swap[0][0] == "intros a b; apply Base.add_swap."  # the names of the remembered state's n, m fitted
-    gen.fit_names = False
-    assert gen.generate(TacticState("a, b : nat\n============================\na + b = b + a", 1), 1)[0][0] == "intros n m; apply Base.add_swap."
-    gen.fit_names = True
+    assert swap[0][0] == "intros n m; apply Base.add_swap."  # verbatim by default
     # a training theorem evaluated itself never sees its own states
     thm = Theorem(name="later_user", statement="Lemma later_user : True.", file_path="Main.v", line=30)
     gen.begin(Problem("Main.later_user", "Main.v", thm, context=LibraryTheorem(thm, "Main.later_user", "Main.v", (), (), start=(30, 1))))
@@ -156,7 +153,7 @@ def test_knn_proposes_the_tactics_of_the_nearest_training_states(tiny_dataset):
 def test_knn_prefers_the_states_of_the_theorems_own_file(tmp_path):
     """Two training states with the same goal, in another file and in the theorem's own file: with
     no place the tie goes to the first record; at a place in Main.v the same-file state's tactic
-    comes first (LOCAL_BONUS), and without the bonus the tie is back."""
+    comes first (``bonus=0.1``), and without the bonus (the default) the tie is back."""
     goal = "n : nat\n============================\nn * 1 = n"
     fillers = [_theorem(f"Bool.f{i}", "Bool.v", 10 * i + 1, 10 * i + 2,
                         [_tactic("destruct b; reflexivity.", f"b : bool\n============================\n{g}")])
@@ -167,21 +164,21 @@ def test_knn_prefers_the_states_of_the_theorems_own_file(tmp_path):
     files = [CorpusFile("Bool.v", (), (_premise("Bool.negb_negb", "Bool.v", "Lemma negb_negb : forall b, negb (negb b) = b.", 1, 2),)),
              CorpusFile("Other.v", (), ()), CorpusFile("Main.v", (), ())]
     write_layout(tmp_path / "traced", files, {"random": {"train": train, "val": [], "test": [_theorem("Main.target", "Main.v", 10, 12, [])]}})
-    gen = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'}"))
+    gen = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'},bonus=0.1"))
     assert gen.generate(TacticState(goal, 0), 2)[0][0] == "apply other_style."
     problem = Problem("Main.target", "Main.v", thm, context=LibraryTheorem(thm, "Main.target", "Main.v", (), (), start=(10, 1)))
     gen.begin(problem)
     cands = gen.generate(TacticState(goal, 0), 2)
     assert [t for t, _ in cands] == ["apply main_style.", "apply other_style."] and cands[0][1] > cands[1][1]
-    gen.local_bonus = 0.0
-    gen.begin(problem)
-    assert gen.generate(TacticState(goal, 0), 2)[0][0] == "apply other_style."
+    default = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'}"))
+    default.begin(problem)
+    assert default.generate(TacticState(goal, 0), 2)[0][0] == "apply other_style."
 
 
 def test_knn_fits_hypothesis_names_to_the_new_state(tmp_path):
     """A remembered ``exact H0`` is proposed as ``exact Hp`` where the hypothesis of that type is
-    called ``Hp``; a tactic naming a hypothesis with no counterpart is dropped (proposed as
-    written with ``drop_unfit`` off)."""
+    called ``Hp``; a tactic naming a hypothesis with no counterpart is dropped with ``fit=drop``
+    and proposed as written with ``fit=keep``."""
     fillers = [_theorem(f"Bool.f{i}", "Bool.v", 10 * i + 1, 10 * i + 2,
                         [_tactic("destruct b; reflexivity.", f"b : bool\n============================\n{g}")])
                for i, g in enumerate(["negb (negb b) = b", "andb b true = b", "orb b false = b"])]
@@ -191,13 +188,16 @@ def test_knn_fits_hypothesis_names_to_the_new_state(tmp_path):
     files = [CorpusFile("Bool.v", (), (_premise("Bool.negb_negb", "Bool.v", "Lemma negb_negb : forall b, negb (negb b) = b.", 1, 2),)),
              CorpusFile("Main.v", (), ())]
     write_layout(tmp_path / "traced", files, {"random": {"train": train, "val": [], "test": []}})
-    gen = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'}"))
+    gen = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'},fit=drop"))
     state = TacticState("a, b, c : nat\nHab : a <= b\nHbc : b <= c\n============================\na <= c", 0)
     assert gen.generate(state, 1)[0][0] == "apply (Nat.le_trans _ _ _ Hab Hbc)."
     other = TacticState("Hp : P\n============================\nQ /\\ R", 1)  # no hypothesis of type Q
     assert "exact Hq." not in [t for t, _ in gen.generate(other, 8)]  # it could not run here
-    gen.drop_unfit = False
-    assert gen.generate(other, 1)[0][0] == "exact Hq."
+    keep = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'},fit=keep"))
+    assert keep.generate(state, 1)[0][0] == "apply (Nat.le_trans _ _ _ Hab Hbc)."
+    assert keep.generate(other, 1)[0][0] == "exact Hq."
+    verbatim = build_generator(GeneratorConfig(spec=f"knn:{tmp_path / 'traced'}"))
+    assert verbatim.generate(state, 1)[0][0] == "apply (Nat.le_trans _ _ _ H0 H)."
 
 
 @pytest.mark.parametrize("spec", ["premises:", "knn:", "premises:/nonexistent/traced", "knn:/nonexistent/traced"])
@@ -292,15 +292,16 @@ def test_cli_eval_library_with_premises_and_knn(request, tmp_path):
 
 
 def test_knn_spec_options_set_the_bonus_and_the_fitting(tiny_dataset):
-    plain = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset},bonus=0,fit=off"))
-    assert (plain.local_bonus, plain.fit_names, plain.drop_unfit) == (0.0, False, False)
-    assert plain.name == "knn(bm25,bonus=0,fit=off)"
+    fit = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset},bonus=0.1,fit=drop"))
+    assert (fit.local_bonus, fit.fit_names, fit.drop_unfit) == (0.1, True, True)
+    assert fit.name == "knn(bm25,bonus=0.1,fit=drop)"
     swap = TacticState("a, b : nat\n============================\na + b = b + a", 1)
-    assert plain.generate(swap, 1)[0][0] == "intros n m; apply Base.add_swap."  # verbatim
+    assert fit.generate(swap, 1)[0][0] == "intros a b; apply Base.add_swap."  # the remembered n, m fitted
     keep = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset}, fit=keep, bonus=0.25"))
     assert (keep.local_bonus, keep.fit_names, keep.drop_unfit) == (0.25, True, False)
     default = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset}"))
-    assert (default.fit_names, default.drop_unfit, default.name) == (True, True, "knn(bm25)")
+    assert (default.local_bonus, default.fit_names, default.drop_unfit, default.name) == (0.0, False, False, "knn(bm25)")
+    assert default.generate(swap, 1)[0][0] == "intros n m; apply Base.add_swap."  # verbatim
 
 
 @pytest.mark.parametrize("options", ["bonus", "bonus=-1", "bonus=x", "bonus=nan", "fit=maybe", "k=3", "fit=off,fit=keep"])
