@@ -19,8 +19,8 @@ _TOKEN = re.compile(r"\w+(?:['.]\w+)*|[()\[\]{},;]|[^\w\s()\[\]{},;]+", re.UNICO
 _SUBWORD = re.compile(r"[._']+")
 # Layout and punctuation, not content: never BM25 terms (in statements or in goal states).
 _PUNCTUATION = frozenset("( ) [ ] { } , ; . : := | _ @ ' ` \" ..".split())
-_SEPARATOR_LINE = re.compile(r"^\s*={4,}\s*$")  # the goal separator line of a Coq state
-_UNFOCUSED_LINE = re.compile(r"^\s*\((?:unfocused|shelved|given up) goals: \d+\)\s*$")
+SEPARATOR_LINE = re.compile(r"^\s*={4,}\s*$")  # the goal separator line of a Coq state
+UNFOCUSED_LINE = re.compile(r"^\s*\((?:unfocused|shelved|given up) goals: \d+\)\s*$")
 _HYP_NAMES = re.compile(r"^([A-Za-z_][\w']*(?:\s*,\s*[A-Za-z_][\w']*)*)\s*(?=:=?\s)")
 
 
@@ -58,9 +58,9 @@ def query_text(state: str) -> str:
     hyps: list[str] = []
     concl: list[str] | None = None
     for line in strip_marks(state).splitlines():
-        if _UNFOCUSED_LINE.match(line):
+        if UNFOCUSED_LINE.match(line):
             continue
-        if _SEPARATOR_LINE.match(line):
+        if SEPARATOR_LINE.match(line):
             concl = []
             continue
         if concl is None:
@@ -109,7 +109,7 @@ def bm25_query_tokens(state: str) -> list[str]:
     """
     lines = []
     for line in strip_marks(state).splitlines():
-        if _SEPARATOR_LINE.match(line) or _UNFOCUSED_LINE.match(line):
+        if SEPARATOR_LINE.match(line) or UNFOCUSED_LINE.match(line):
             continue
         lines.append(_HYP_NAMES.sub("", line, count=1) if line[:1].strip() else line)
     return bm25_tokens("\n".join(lines))

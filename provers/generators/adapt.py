@@ -23,8 +23,8 @@ from __future__ import annotations
 import functools
 import re
 
-_SEPARATOR = re.compile(r"^\s*={4,}\s*$")
-_UNFOCUSED = re.compile(r"^\s*\((?:unfocused|shelved|given up) goals: \d+\)\s*$")
+from retrieval.text import SEPARATOR_LINE, UNFOCUSED_LINE
+
 _HYP = re.compile(r"^([A-Za-z_][\w']*(?:\s*,\s*[A-Za-z_][\w']*)*)\s*(:=?)\s(.*)$")
 # an identifier that is not part of a qualified name (``Nat.add``, ``H.1``) nor of a longer word,
 # nor the parameter name of a named argument (``with (m := x)``: ``m`` is the lemma's, not a local)
@@ -38,9 +38,9 @@ def hypotheses(state: str) -> tuple[tuple[str, str], ...]:
     Cached: a search asks for the same states again and again."""
     out: list[tuple[list[str], list[str]]] = []
     for line in state.splitlines():
-        if _SEPARATOR.match(line):
+        if SEPARATOR_LINE.match(line):
             break
-        if _UNFOCUSED.match(line) or not line.strip():
+        if UNFOCUSED_LINE.match(line) or not line.strip():
             continue
         m = _HYP.match(line) if not line[:1].isspace() else None
         if m:
@@ -88,7 +88,8 @@ def fit_tactic(tactic: str, source_state: str, target_state: str) -> str | None:
     if not src:
         return tactic
     src_names = {n for n, _ in src}
-    used = [n for n in dict.fromkeys(_IDENT.findall(tactic)) if n in src_names]
+    idents = _IDENT.findall(tactic)
+    used = [n for n in dict.fromkeys(idents) if n in src_names]
     if not used:
         return tactic
     tgt = hypotheses(target_state)
@@ -105,7 +106,7 @@ def fit_tactic(tactic: str, source_state: str, target_state: str) -> str | None:
         return tactic
     # a target name the tactic already uses for something else (a binder, a name kept as it
     # is) would be captured by the renaming
-    kept = {n for n in _IDENT.findall(tactic) if n not in rename}
+    kept = {n for n in idents if n not in rename}
     if kept & set(rename.values()):
         return None
     return _rename(tactic, rename)
