@@ -83,15 +83,15 @@ def main(argv: list[str] | None = None) -> int:
             if tac.state_before.strip() and tac.state_before.strip() != "no goals":
                 queries.append((place, tac.state_before, _norm(tac.tactic)))
 
-    variants = [("plain", 0.0, False, False)]
-    variants += [(f"same-file +{b:g}", b, False, False) for b in bonuses]
-    variants += [("fit names", 0.0, True, False), ("fit names, drop unfit", 0.0, True, True)]
-    variants += [(f"same-file +{b:g}, fit names", b, True, False) for b in bonuses]
-    variants += [(f"same-file +{b:g}, fit names, drop unfit", b, True, True) for b in bonuses]
-    default = (knn_module.LOCAL_BONUS, knn_module.DEFAULT_FIT != "off", knn_module.DEFAULT_FIT == "drop")
+    variants = [("plain", 0.0, "off")]
+    variants += [(f"same-file +{b:g}", b, "off") for b in bonuses]
+    variants += [("fit names", 0.0, "keep"), ("fit names, drop unfit", 0.0, "drop")]
+    variants += [(f"same-file +{b:g}, fit names", b, "keep") for b in bonuses]
+    variants += [(f"same-file +{b:g}, fit names, drop unfit", b, "drop") for b in bonuses]
+    default = (knn_module.LOCAL_BONUS, knn_module.DEFAULT_FIT)
     rows = []
-    for label, bonus, fit, drop in variants:
-        gen.local_bonus, gen.fit_names, gen.drop_unfit = bonus, fit, drop
+    for label, bonus, fit in variants:
+        gen.local_bonus, gen.fit = bonus, fit
         hits1 = hitsk = 0
         t1 = time.perf_counter()
         current = None
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             hits1 += bool(proposed) and proposed[0] == truth
             hitsk += truth in proposed
         n = max(len(queries), 1)
-        rows.append({"variant": label + (" (default)" if (bonus, fit, drop) == default else ""), "bonus": bonus, "fit_names": fit, "drop_unfit": drop,
+        rows.append({"variant": label + (" (default)" if (bonus, fit) == default else ""), "bonus": bonus, "fit": fit,
                      "recall@1": 100 * hits1 / n, f"recall@{args.k}": 100 * hitsk / n,
                      "ms_per_state": 1000 * (time.perf_counter() - t1) / n})
     base = rows[0][f"recall@{args.k}"] or float("nan")

@@ -118,8 +118,7 @@ class KnnGenerator(TacticGenerator):
         self._files = np.array([r.file_path for r in self.memory.records], dtype=object)
         self._weights: np.ndarray | None = None
         self.local_bonus = bonus
-        self.fit_names = fit != "off"
-        self.drop_unfit = fit == "drop"
+        self.fit = fit  # one of FIT_MODES
         self._premise_sets = [np.asarray(r.premises, dtype=np.int64) for r in self.memory.records]
         self.place: Place | None = None
         self._exclude: np.ndarray | None = None
@@ -157,9 +156,9 @@ class KnnGenerator(TacticGenerator):
                 continue
             rec = self.memory.records[i]
             tactic = " ".join(rec.tactic.split())
-            if self.fit_names:
+            if self.fit != "off":
                 fitted = fit_tactic(tactic, rec.state, text)
-                if fitted is None and self.drop_unfit:
+                if fitted is None and self.fit == "drop":
                     continue
                 if fitted is not None and fitted != tactic:
                     if self.place is not None and mentions(fitted, self.place.short_name):

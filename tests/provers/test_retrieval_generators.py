@@ -293,14 +293,14 @@ def test_cli_eval_library_with_premises_and_knn(request, tmp_path):
 
 def test_knn_spec_options_set_the_bonus_and_the_fitting(tiny_dataset):
     fit = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset},bonus=0.1,fit=drop"))
-    assert (fit.local_bonus, fit.fit_names, fit.drop_unfit) == (0.1, True, True)
+    assert (fit.local_bonus, fit.fit) == (0.1, "drop")
     assert fit.name == "knn(bm25,bonus=0.1,fit=drop)"
     swap = TacticState("a, b : nat\n============================\na + b = b + a", 1)
     assert fit.generate(swap, 1)[0][0] == "intros a b; apply Base.add_swap."  # the remembered n, m fitted
     keep = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset}, fit=keep, bonus=0.25"))
-    assert (keep.local_bonus, keep.fit_names, keep.drop_unfit) == (0.25, True, False)
+    assert (keep.local_bonus, keep.fit) == (0.25, "keep")
     default = build_generator(GeneratorConfig(spec=f"knn:{tiny_dataset}"))
-    assert (default.local_bonus, default.fit_names, default.drop_unfit, default.name) == (0.0, False, False, "knn(bm25)")
+    assert (default.local_bonus, default.fit, default.name) == (0.0, "off", "knn(bm25)")
     assert default.generate(swap, 1)[0][0] == "intros n m; apply Base.add_swap."  # verbatim
 
 
