@@ -19,7 +19,16 @@ from provers.coq.library import LibraryTheorem
 from provers.generators import GeneratorConfig, GeneratorConfigError, build_generator
 from provers.generators.base import GeneratorError
 from provers.protocol import Problem, TacticState, Theorem
-from retrieval.dataset import AnnotatedTactic, CorpusFile, Pos, Premise, Provenance, TracedTactic, TracedTheorem, write_layout
+from retrieval.dataset import (
+    AnnotatedTactic,
+    CorpusFile,
+    Pos,
+    Premise,
+    Provenance,
+    TracedTactic,
+    TracedTheorem,
+    write_layout,
+)
 from tests.provers.test_library_context import traced  # noqa: F401 - fixture (a small library traced with Coq)
 
 GOAL = "l : list nat\n============================\nlength (rev l) = length l"
