@@ -50,7 +50,14 @@ COQ_TACTIC_IMPORTS = "From Coq Require Import Lia Lra Psatz."
 # the ATP's proof in Coq. HAMMER_ATP_LIMIT_S bounds the ATPs' time.
 HAMMER_IMPORT = "From Hammer Require Import Hammer."
 HAMMER_ATP_LIMIT_S = 8
-HAMMER_SETTINGS = f"Set Hammer ATPLimit {HAMMER_ATP_LIMIT_S}."
+
+
+def hammer_settings(atp_limit_s: int) -> str:
+    """The sentence that bounds the ATPs' wall-clock time of every ``hammer`` call."""
+    return f"Set Hammer ATPLimit {atp_limit_s}."
+
+
+HAMMER_SETTINGS = hammer_settings(HAMMER_ATP_LIMIT_S)
 HAMMER_CALL = "hammer"
 HAMMER_PORTFOLIO: tuple[str, ...] = ("sauto", "hauto", "intros; sauto lq: on", HAMMER_CALL)
 # One ``hammer`` call: features of the whole environment (about 10 s of one core the first time in

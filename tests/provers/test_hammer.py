@@ -13,6 +13,7 @@ from provers.coq.portfolio import (
     HAMMER_TACTIC_TIMEOUT_S,
     coq_portfolio,
     hammer_reconstruction,
+    hammer_settings,
     is_hammer_call,
     nesy_imports,
     root_only,
@@ -60,7 +61,7 @@ def test_hammer_proves_a_lemma_and_the_proof_records_its_reconstruction():
     # The ATPs stop at a wall-clock limit, and on a loaded CI machine (a trace running beside the
     # suite) E found the proof in the first call and not in the second within the default 8 s.
     # This test is about what nesy does with hammer's answer, so it gives the ATPs room.
-    thm = dataclasses.replace(thm, prelude=thm.prelude.replace(HAMMER_SETTINGS, "Set Hammer ATPLimit 40."))
+    thm = dataclasses.replace(thm, prelude=thm.prelude.replace(HAMMER_SETTINGS, hammer_settings(40)))
     with get_backend("coq")(thm, EnvConfig(tactic_timeout_s=90.0)) as (env, s0):  # room for a loaded CI machine
         done = env.run_tac(s0, "hammer")
         assert isinstance(done, ProofFinished), done
