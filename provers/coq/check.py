@@ -21,7 +21,10 @@ statement* as its type, and it rests on no assumption outside the allow-list. Ho
    ``Classical_Prop.classic`` prints as ``P.Classical_Prop.classic``) must consist only of lines
    this module recognises; an entry outside the allow-list, a section variable, and any other
    line (``X is assumed to be guarded.``, ``... assumed to be positive.``, ``... relies on an
-   unsafe hierarchy.``, or anything a future Coq prints) rejects the proof.
+   unsafe hierarchy.``, or anything a future Coq prints) rejects the proof. One exception, for
+   a library theorem in its file's context only: an entry the library's own compiled proof of
+   the same theorem also rests on (located by full name on both sides, an axiom of the file's
+   own prefix standing for the file's declaration) is accepted (:attr:`CheckConfig.inherited_from`).
 4. **An independent re-check**: ``coqchk -o -norec`` re-type-checks every constant of the
    compiled file with Coq's stand-alone checker and must report no type-in-type, no unsafe
    (co)fixpoint and no assumed positivity. Measured here (``benchmarks/check_cost.py``) it adds
@@ -99,6 +102,12 @@ class CheckConfig:
     # (``P.F.X.``: the parameter X of the functor F the theorem is stated in; ``P.T.``: the fields of
     # the module type T). Set by :func:`provers.coq.library.check_library_proof` only.
     context_prefixes: tuple[str, ...] = ()
+    # A library theorem's own compiled proof, as (the logical name of its file, its full name):
+    # an assumption outside the allow-list is then accepted when the library's own proof of the
+    # same theorem rests on it too (an axiom its file declares before it, a primitive of another
+    # file): such a proof rests on nothing the library's does not. Set by
+    # :func:`provers.coq.library.check_library_proof` only.
+    inherited_from: tuple[str, str] | None = None
 
 
 class AssumptionReportError(ValueError):
@@ -161,7 +170,8 @@ def check_proof(
         return CheckResult(False, refusal)
     if closing:
         text += "\n".join(closing) + "\n"
-    return _check_built(text, cfg, f"{scope}.{TARGET_CONSTANT}" if scope else TARGET_CONSTANT)
+    prefix_lines = theorem.header.rstrip().count("\n") + 1 if theorem.header.strip() else 0
+    return _check_built(text, cfg, f"{scope}.{TARGET_CONSTANT}" if scope else TARGET_CONSTANT, prefix_lines)
 
 
 def checked_file_text(theorem: Theorem, sentences: list[str]) -> str:
@@ -191,7 +201,7 @@ def proof_file_text(theorem: Theorem, sentences: list[str]) -> str:
     return f"{theorem.header.rstrip()}{prelude}\n\n{theorem.statement.strip()}\nProof.\n{body}\nQed.\n"
 
 
-def _check_built(text: str, cfg: CheckConfig, target: str = TARGET_CONSTANT) -> CheckResult:
+def _check_built(text: str, cfg: CheckConfig, target: str = TARGET_CONSTANT, prefix_lines: int = 0) -> CheckResult:
     start = time.monotonic()
     stages: dict[str, float] = {}
     tmp = private_tempdir("check")
@@ -202,7 +212,15 @@ def _check_built(text: str, cfg: CheckConfig, target: str = TARGET_CONSTANT) -> 
         code, out = _coq([_coqc(), "-q", "-time", *cfg.extra_args, *_lib(), "P.v"], d, cfg)
         stages["coqc"] = time.monotonic() - t0
         if code != 0:
-            return CheckResult(False, f"coqc rejected the proof: {_why(code, out, cfg)}", seconds=time.monotonic() - start, stages=stages)
+            where = re.search(r'^File "\./P\.v", line (\d+),', out, re.MULTILINE)
+            if code is not None and where and int(where.group(1)) <= prefix_lines:
+                # the header itself: a library file whose prefix needs its own logical name (setoid
+                # rewriting inside Coq.Classes finds Proper by its absolute name Coq.Classes.Morphisms)
+                why = (f"coqc rejected the theorem's header (line {where.group(1)} of its {prefix_lines}, before the proof), "
+                       f"compiled as the private library {_CHECK_LIBRARY}.P: {_why(code, out, cfg)}")
+            else:
+                why = f"coqc rejected the proof: {_why(code, out, cfg)}"
+            return CheckResult(False, why, seconds=time.monotonic() - start, stages=stages)
         mismatch = _boundary_mismatch(text, out)
         if mismatch:
             return CheckResult(False, f"Coq reads the file as other sentences than nesy ran: {mismatch}", seconds=time.monotonic() - start, stages=stages)
@@ -217,9 +235,77 @@ def _check_built(text: str, cfg: CheckConfig, target: str = TARGET_CONSTANT) -> 
             stages["coqchk"] = time.monotonic() - t0
             if verdict:
                 return CheckResult(False, verdict, seconds=time.monotonic() - start, stages=stages)
+        result = _verdict({target: blocks[0]}, cfg, start, "statement", stages)
+        if result.ok or not result.disallowed or cfg.inherited_from is None:
+            return result
+        t0 = time.monotonic()
+        inherited = _inherited(d, result.disallowed, cfg)
+        stages["inherited"] = time.monotonic() - t0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return _verdict({target: blocks[0]}, cfg, start, "statement", stages)
+    if isinstance(inherited, str):
+        return replace(result, message=f"{result.message} ({inherited})", seconds=time.monotonic() - start, stages=stages)
+    module, name = cfg.inherited_from
+    return _verdict({target: blocks[0]}, replace(cfg, allowed_axioms=cfg.allowed_axioms | inherited), start, "statement", stages,
+                    inherited=f"; {len(inherited)} of them as the library's own proof of {name} ({module}) does")
+
+
+def _inherited(d: Path, disallowed: tuple[str, ...], cfg: CheckConfig) -> frozenset[str] | str:
+    """The entries of ``disallowed`` that the library's own proof rests on too, or why none can be.
+
+    Both sides are named exactly: ``Locate Term`` of each printed entry where it was printed (the
+    checked file ``P`` Required alone), and the library's own theorem's ``Print Assumptions``,
+    its entries located the same way in a file that Requires only the library's file. An entry
+    of the checked file itself (``NesyCheck.P.x``, declared in the copied prefix) stands for the
+    same declaration of the library's file (``M.x``); the checking constants never stand for
+    anything. Anything unexpected accepts nothing (fail closed).
+    """
+    assert cfg.inherited_from is not None
+    module, name = cfg.inherited_from
+    ident = r"[A-Za-z_][\w'.]*"
+    if not re.fullmatch(ident, module) or not re.fullmatch(ident, name) or not all(re.fullmatch(ident, a) for a in disallowed):
+        return "the library's own proof was not consulted: unexpected names"
+    ours = _locate_terms(d, f"Require {_CHECK_LIBRARY}.P.", disallowed, cfg, "O")
+    if isinstance(ours, str):
+        return ours
+    (d / "I.v").write_text(f"Require {module}.\nPrint Assumptions {name}.\n", encoding="utf-8")
+    code, out = _coq([_coqc(), "-q", *cfg.extra_args, "I.v"], d, cfg)
+    if code != 0:
+        return f"the library's own proof could not be consulted: {_why(code, out, cfg)}"
+    try:
+        blocks = parse_assumptions(out)
+    except AssumptionReportError as exc:
+        return f"the library's own assumption report was not read: {exc}"
+    if len(blocks) != 1:
+        return "the library's own assumption report was not read"
+    if not blocks[0]:
+        return f"the library's own proof of {name} rests on no axiom"
+    theirs = _locate_terms(d, f"Require {module}.", blocks[0], cfg, "T")
+    if isinstance(theirs, str):
+        return theirs
+    own = f"{_CHECK_LIBRARY}.P."
+    library = set(theirs.values())
+    accepted = set()
+    for printed, full in ours.items():
+        last = full.rsplit(".", 1)[-1]
+        if last == TARGET_CONSTANT or last.startswith(PROBLEM_CONSTANT):
+            continue
+        if (f"{module}.{full[len(own):]}" if full.startswith(own) else full) in library:
+            accepted.add(printed)
+    return frozenset(accepted)
+
+
+def _locate_terms(d: Path, require: str, printed: tuple[str, ...], cfg: CheckConfig, stem: str) -> dict[str, str] | str:
+    """{printed name: the full name of the constant it denotes after ``require``}; or why not."""
+    (d / f"{stem}.v").write_text(require + "\n" + "".join(f"Locate Term {p}.\n" for p in printed), encoding="utf-8")
+    code, out = _coq([_coqc(), "-q", *cfg.extra_args, *_lib(), f"{stem}.v"], d, cfg)
+    if code != 0:
+        return f"could not locate assumptions: {_why(code, out, cfg)}"
+    firsts = [line.split()[1] for line in out.splitlines() if re.match(r"^Constant \S+$", line)]
+    heads = [line for line in out.splitlines() if line and not line.startswith(" ")]
+    if len(firsts) != len(printed) or len(heads) != len(printed):
+        return "could not locate assumptions: unexpected Locate output"
+    return dict(zip(printed, firsts))
 
 
 def _print_assumptions(d: Path, names: list[str], cfg: CheckConfig) -> list[tuple[str, ...]] | str:
@@ -241,7 +327,8 @@ def _print_assumptions(d: Path, names: list[str], cfg: CheckConfig) -> list[tupl
     return blocks
 
 
-def _verdict(per: dict[str, tuple[str, ...]], cfg: CheckConfig, start: float, scope: str, stages: dict[str, float]) -> CheckResult:
+def _verdict(per: dict[str, tuple[str, ...]], cfg: CheckConfig, start: float, scope: str, stages: dict[str, float],
+             inherited: str = "") -> CheckResult:
     everything = sorted({a for b in per.values() for a in b})
     context = [a for a in everything if is_context_assumption(a, cfg.context_prefixes)]
     axioms = tuple(a for a in everything if a not in context)
@@ -253,7 +340,7 @@ def _verdict(per: dict[str, tuple[str, ...]], cfg: CheckConfig, start: float, sc
     if scope == "soundness":
         what += " (soundness only: no problem given, the statement was not compared)"
     given = f"; {len(context)} assumptions of its functor or module type context" if context else ""
-    return CheckResult(True, f"{what}; axioms: " + (", ".join(axioms) or "none") + given, axioms, (), seconds, per, scope, stages)
+    return CheckResult(True, f"{what}; axioms: " + (", ".join(axioms) or "none") + inherited + given, axioms, (), seconds, per, scope, stages)
 
 
 def is_context_assumption(name: str, prefixes: tuple[str, ...]) -> bool:

@@ -18,7 +18,11 @@ place in their file*:
   file's context: the file's prefix, the statement and the proof are compiled as a *private*
   library ``NesyCheck.P`` (never under the library's own name, so no compiled copy of the file,
   with the theorem or its later lemmas, can stand in for the proof), the open sections and modules
-  are closed, then the same ``Print Assumptions`` allow-list and ``coqchk``.
+  are closed, then the same ``Print Assumptions`` allow-list and ``coqchk``. Outside functors an
+  assumption outside the allow-list is accepted only when the library's own compiled proof of
+  the same theorem rests on it too (an ``Axiom`` its file declares before it, as ``Uint63``'s
+  primitive-integer specifications): the proof then rests on nothing the library's does not
+  (:attr:`provers.coq.check.CheckConfig.inherited_from`).
 
 A theorem that cannot be started this way is a :class:`LibraryProblem` with a
 :class:`Unstartable` reason (never an exception out of the loader): the file is missing or no
@@ -101,6 +105,7 @@ class LibraryTheorem:
     # inside functors or module types: the assumptions that context gives the theorem, as name
     # prefixes of the check's assumption report (CheckConfig.context_prefixes); () elsewhere
     context: tuple[str, ...] = ()
+    module: str = ""  # the logical name of its file (``Coq.Arith.PeanoNat``): where the library's own proof is
 
     # What the evaluation engine asks of a problem's context (provers.evaluation.data.Problem).
     @property
@@ -344,7 +349,7 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     closing = tuple(f"End {sc.name}." for sc in reversed(stack))
     scope = ".".join(sc.name for sc in stack if sc.kind != "Section")
     return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header,
-                          check_statement, (int(start[0]), int(start[1])), context)
+                          check_statement, (int(start[0]), int(start[1])), context, module)
 
 
 _PROOF_MODE_DECL = re.compile(
@@ -504,7 +509,10 @@ def check_library_proof(lt: LibraryTheorem, sentences: list[str], *, timeout_s: 
     """
     from provers.coq.check import CheckConfig, check_proof
 
-    cfg = replace(config or CheckConfig(timeout_s=timeout_s), extra_args=lt.check_args, context_prefixes=lt.context)
+    # outside functors, what the library's own proof of the theorem rests on is accepted too
+    inherited = (lt.module, lt.full_name) if lt.module and not lt.context else None
+    cfg = replace(config or CheckConfig(timeout_s=timeout_s), extra_args=lt.check_args, context_prefixes=lt.context,
+                  inherited_from=inherited)
     theorem = _checked_theorem(lt)
     return check_proof(theorem, sentences, config=cfg, closing=lt.closing, scope=lt.scope)
 
