@@ -268,16 +268,9 @@ def _inherited(d: Path, disallowed: tuple[str, ...], cfg: CheckConfig) -> frozen
     ours = _locate_terms(d, f"Require {_CHECK_LIBRARY}.P.", disallowed, cfg, "O")
     if isinstance(ours, str):
         return ours
-    (d / "I.v").write_text(f"Require {module}.\nPrint Assumptions {name}.\n", encoding="utf-8")
-    code, out = _coq([_coqc(), "-q", *cfg.extra_args, "I.v"], d, cfg)
-    if code != 0:
-        return f"the library's own proof could not be consulted: {_why(code, out, cfg)}"
-    try:
-        blocks = parse_assumptions(out)
-    except AssumptionReportError as exc:
-        return f"the library's own assumption report was not read: {exc}"
-    if len(blocks) != 1:
-        return "the library's own assumption report was not read"
+    blocks = _assumption_report(d, "I", f"Require {module}.", [name], cfg, private=False)
+    if isinstance(blocks, str):
+        return f"the library's own proof could not be consulted: {blocks}"
     if not blocks[0]:
         return f"the library's own proof of {name} rests on no axiom"
     theirs = _locate_terms(d, f"Require {module}.", blocks[0], cfg, "T")
@@ -313,9 +306,19 @@ def _print_assumptions(d: Path, names: list[str], cfg: CheckConfig) -> list[tupl
 
     Runs in a second file that only ``Require``s ``P`` (see module doc): one block per name.
     """
-    queries = "\n".join(f"Print Assumptions {_CHECK_LIBRARY}.P.{n}." for n in names)
-    (d / "C.v").write_text(f"Require {_CHECK_LIBRARY}.P.\n{queries}\n", encoding="utf-8")
-    code, out = _coq([_coqc(), "-q", *cfg.extra_args, *_lib(), "C.v"], d, cfg)
+    return _assumption_report(d, "C", f"Require {_CHECK_LIBRARY}.P.", [f"{_CHECK_LIBRARY}.P.{n}" for n in names], cfg)
+
+
+def _assumption_report(d: Path, stem: str, require: str, names: list[str], cfg: CheckConfig,
+                       private: bool = True) -> list[tuple[str, ...]] | str:
+    """One ``Print Assumptions`` block per name, in ``stem.v`` after ``require``, read fail-closed; or why not.
+
+    ``private``: the compiled checking library ``NesyCheck`` is on the load path (not needed to
+    consult a library's own compiled file).
+    """
+    queries = "\n".join(f"Print Assumptions {n}." for n in names)
+    (d / f"{stem}.v").write_text(f"{require}\n{queries}\n", encoding="utf-8")
+    code, out = _coq([_coqc(), "-q", *cfg.extra_args, *(_lib() if private else ()), f"{stem}.v"], d, cfg)
     if code != 0:
         return f"Print Assumptions failed: {_why(code, out, cfg)}"
     try:
