@@ -12,7 +12,7 @@ Usage::
 
     python benchmarks/library_table.py --data ~/.cache/nesy/traced/coq-stdlib --split random \\
         --sample 300 --out ~/.cache/nesy/runs/table-random [--time 20] [--workers 2]
-    python benchmarks/library_table.py --data ~/.cache/nesy/traced/coq-stdlib --minif2f ../shared/data/minif2f/coq \\
+    python benchmarks/library_table.py --data ~/.cache/nesy/traced/coq-stdlib --minif2f ../shared/data/minif2f-rocq \\
         --out ~/.cache/nesy/runs/table-minif2f      # premises:/knn: still read the traced stdlib
 
 ``--rows`` picks a subset (``portfolio,hammer,premises,knn,both``; ``knn-fit`` adds ``knn:`` with
