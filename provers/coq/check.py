@@ -24,7 +24,9 @@ statement* as its type, and it rests on no assumption outside the allow-list. Ho
    unsafe hierarchy.``, or anything a future Coq prints) rejects the proof. One exception, for
    a library theorem in its file's context only: an entry the library's own compiled proof of
    the same theorem also rests on (located by full name on both sides, an axiom of the file's
-   own prefix standing for the file's declaration) is accepted (:attr:`CheckConfig.inherited_from`).
+   own prefix standing for the file's declaration) is accepted (:attr:`CheckConfig.inherited_from`),
+   unless the compiled file is older than its source (the prefix, copied from the source, could
+   then declare something else under the same name).
 4. **An independent re-check**: ``coqchk -o -norec`` re-type-checks every constant of the
    compiled file with Coq's stand-alone checker and must report no type-in-type, no unsafe
    (co)fixpoint and no assumed positivity. Measured here (``benchmarks/check_cost.py``) it adds
@@ -102,12 +104,13 @@ class CheckConfig:
     # (``P.F.X.``: the parameter X of the functor F the theorem is stated in; ``P.T.``: the fields of
     # the module type T). Set by :func:`provers.coq.library.check_library_proof` only.
     context_prefixes: tuple[str, ...] = ()
-    # A library theorem's own compiled proof, as (the logical name of its file, its full name):
-    # an assumption outside the allow-list is then accepted when the library's own proof of the
-    # same theorem rests on it too (an axiom its file declares before it, a primitive of another
-    # file): such a proof rests on nothing the library's does not. Set by
+    # A library theorem's own compiled proof, as (the logical name of its file, its full name,
+    # the path of its source file): an assumption outside the allow-list is then accepted when the
+    # library's own proof of the same theorem rests on it too (an axiom its file declares before
+    # it, a primitive of another file): such a proof rests on nothing the library's does not.
+    # Never when the compiled file is older than the source. Set by
     # :func:`provers.coq.library.check_library_proof` only.
-    inherited_from: tuple[str, str] | None = None
+    inherited_from: tuple[str, str, str] | None = None
 
 
 class AssumptionReportError(ValueError):
@@ -245,7 +248,7 @@ def _check_built(text: str, cfg: CheckConfig, target: str = TARGET_CONSTANT, pre
         shutil.rmtree(tmp, ignore_errors=True)
     if isinstance(inherited, str):
         return replace(result, message=f"{result.message} ({inherited})", seconds=time.monotonic() - start, stages=stages)
-    module, name = cfg.inherited_from
+    module, name, _ = cfg.inherited_from
     return _verdict({target: blocks[0]}, replace(cfg, allowed_axioms=cfg.allowed_axioms | inherited), start, "statement", stages,
                     inherited=f"; {len(inherited)} of them as the library's own proof of {name} ({module}) does")
 
@@ -261,10 +264,13 @@ def _inherited(d: Path, disallowed: tuple[str, ...], cfg: CheckConfig) -> frozen
     anything. Anything unexpected accepts nothing (fail closed).
     """
     assert cfg.inherited_from is not None
-    module, name = cfg.inherited_from
+    module, name, source = cfg.inherited_from
     ident = r"[A-Za-z_][\w'.]*"
     if not re.fullmatch(ident, module) or not re.fullmatch(ident, name) or not all(re.fullmatch(ident, a) for a in disallowed):
         return "the library's own proof was not consulted: unexpected names"
+    stale = _compiled_is_older(d, module, Path(source), cfg)
+    if stale:
+        return f"the library's own proof was not consulted: {stale}"
     ours = _locate_terms(d, f"Require {_CHECK_LIBRARY}.P.", disallowed, cfg, "O")
     if isinstance(ours, str):
         return ours
@@ -286,6 +292,31 @@ def _inherited(d: Path, disallowed: tuple[str, ...], cfg: CheckConfig) -> frozen
         if (f"{module}.{full[len(own):]}" if full.startswith(own) else full) in library:
             accepted.add(printed)
     return frozenset(accepted)
+
+
+def _compiled_is_older(d: Path, module: str, source: Path, cfg: CheckConfig) -> str:
+    """'' when the compiled ``module`` Coq loads is not older than ``source``; else why not.
+
+    The checked file's prefix is copied from the library's *source*, the library's own proof is
+    read from its *compiled* file: a source edited after compiling (an ``Axiom`` strengthened to
+    ``False`` under its old name) would otherwise lend the new axiom the old one's standing,
+    since entries are matched by name. The rule is the build tools' (``make``): a ``.vo`` older
+    than its ``.v`` is stale. (Comparing the two statements in Coq instead is not an option: the
+    copy's definitions are other constants than the library's, and converting recursive ones such
+    as ``Uint63.of_pos_rec`` unfolds them to exponential size.) Anything unexpected refuses.
+    """
+    (d / "L.v").write_text(f"Locate Library {module}.\n", encoding="utf-8")
+    code, out = _coq([_coqc(), "-q", *cfg.extra_args, "L.v"], d, cfg)
+    m = re.fullmatch(rf"\s*{re.escape(module)} is bound to file\s+(.+\.vo)\s*", out) if code == 0 else None
+    if m is None:
+        return f"its compiled file was not found ({_why(code, out, cfg) if code != 0 else _tail(out)})"
+    try:
+        compiled, written = Path(m.group(1)).stat().st_mtime_ns, source.stat().st_mtime_ns
+    except OSError as exc:
+        return f"could not compare the compiled file with its source ({exc})"
+    if written > compiled:
+        return f"its compiled file {m.group(1)} is older than its source {source} (recompile the library, or trace it again)"
+    return ""
 
 
 def _locate_terms(d: Path, require: str, printed: tuple[str, ...], cfg: CheckConfig, stem: str) -> dict[str, str] | str:

@@ -106,6 +106,7 @@ class LibraryTheorem:
     # prefixes of the check's assumption report (CheckConfig.context_prefixes); () elsewhere
     context: tuple[str, ...] = ()
     module: str = ""  # the logical name of its file (``Coq.Arith.PeanoNat``): where the library's own proof is
+    source: str = ""  # the path of its source file (the check compares it with the compiled file's age)
 
     # What the evaluation engine asks of a problem's context (provers.evaluation.data.Problem).
     @property
@@ -349,7 +350,8 @@ def library_theorem(lib: Library, load_args: tuple[str, ...], rel: str, src: _Fi
     closing = tuple(f"End {sc.name}." for sc in reversed(stack))
     scope = ".".join(sc.name for sc in stack if sc.kind != "Section")
     return LibraryTheorem(theorem, full_name, rel, env_args, (*noinit, *load_args), closing, scope, offset, check_header,
-                          check_statement, (int(start[0]), int(start[1])), context, module)
+                          check_statement, (int(start[0]), int(start[1])), context, module,
+                          str(lib.root / rel))
 
 
 _PROOF_MODE_DECL = re.compile(
@@ -510,7 +512,7 @@ def check_library_proof(lt: LibraryTheorem, sentences: list[str], *, timeout_s: 
     from provers.coq.check import CheckConfig, check_proof
 
     # outside functors, what the library's own proof of the theorem rests on is accepted too
-    inherited = (lt.module, lt.full_name) if lt.module and not lt.context else None
+    inherited = (lt.module, lt.full_name, lt.source) if lt.module and lt.source and not lt.context else None
     cfg = replace(config or CheckConfig(timeout_s=timeout_s), extra_args=lt.check_args, context_prefixes=lt.context,
                   inherited_from=inherited)
     theorem = _checked_theorem(lt)

@@ -12,7 +12,12 @@ import subprocess
 
 import pytest
 
-from provers.coq.library import LibraryConfig, _FileText, check_library_proof, library_theorem
+from provers.coq.library import (
+    LibraryConfig,
+    _FileText,
+    check_library_proof,
+    library_theorem,
+)
 from provers.tracing.config import Library
 
 pytestmark = pytest.mark.skipif(shutil.which("coqc") is None, reason="Coq is not installed")
@@ -29,15 +34,21 @@ Lemma uses_m : 1 + 1 = 2.
 Proof. exact M.m_spec. Qed.
 Lemma plain : 0 + 0 = 0.
 Proof. reflexivity. Qed.
+Definition f (n : nat) := n + 0.
+Axiom f_spec : forall n, f n = n.
+Lemma uses_f : forall n, f n = n.
+Proof. exact f_spec. Qed.
 """
 
 
-def theorem(root, name: str, compiled: bool = True):
+def theorem(root, name: str, compiled: bool = True, edited: str | None = None):
     src = root / "A.v"
     src.write_text(A_V, encoding="utf-8")
     if compiled:  # the library's own compiled proofs, as nesy trace leaves them
         subprocess.run(["coqc", "-q", "-R", str(root), "Lib", str(src)], check=True, cwd=root, capture_output=True)
-    line = next(i for i, ln in enumerate(A_V.splitlines(), 1) if ln.startswith(f"Lemma {name} "))
+    if edited is not None:  # the source edited after compiling: the compiled file is stale
+        src.write_text(edited, encoding="utf-8")
+    line = next(i for i, ln in enumerate((edited or A_V).splitlines(), 1) if ln.startswith(f"Lemma {name} "))
     return library_theorem(Library(root, "Lib"), ("-R", str(root), "Lib"), "A.v", _FileText(src), f"Lib.A.{name}", (line, 1),
                            LibraryConfig(tactic_imports=False))
 
@@ -70,11 +81,37 @@ def test_an_axiom_the_librarys_own_proof_does_not_use_is_refused(tmp_path):
     assert check_library_proof(theorem(tmp_path, "plain"), ["reflexivity."]).ok
 
 
+def test_an_axiom_about_the_files_own_definition_is_accepted(tmp_path):
+    """The copy's ``f_spec`` mentions the copy's ``f``; the library's own proof rests on its own."""
+    verdict = check_library_proof(theorem(tmp_path, "uses_f"), ["exact f_spec."])
+    assert verdict.ok, verdict.message
+    assert verdict.axioms == ("P.f_spec",)
+
+
+def test_an_axiom_edited_after_compiling_is_not_inherited(tmp_path):
+    """The compiled library's ``uses_spec`` rests on the old ``spec``; the source now says
+    ``spec : False``. Same name, another statement: the compiled file is older than its source,
+    so nothing is inherited and the proof through the new axiom is refused."""
+    stale = A_V.replace("Axiom spec : forall n : nat, n + 0 = n.", "Axiom spec : False.")
+    lt = theorem(tmp_path, "uses_spec", edited=stale)
+    verdict = check_library_proof(lt, ["destruct spec."])
+    assert not verdict.ok, verdict.message
+    assert "P.spec" in verdict.disallowed
+    assert "A.vo is older than its source" in verdict.message
+    # the same proof against a library compiled from that source: its own uses_spec does not
+    # compile any more, so there is no library to inherit from (the build fails first)
+    src = tmp_path / "A.v"
+    assert subprocess.run(["coqc", "-q", "-R", str(tmp_path), "Lib", str(src)], check=False, cwd=tmp_path, capture_output=True).returncode != 0
+    # recompiled from the original source, the edit undone: inherited again
+    lt = theorem(tmp_path, "uses_spec")
+    assert check_library_proof(lt, ["intros n.", "apply spec."]).ok
+
+
 def test_without_the_compiled_library_nothing_is_inherited(tmp_path):
     lt = theorem(tmp_path, "uses_spec", compiled=False)
     verdict = check_library_proof(lt, ["exact spec."])
     assert not verdict.ok
-    assert "P.spec" in verdict.message and "could not be consulted" in verdict.message
+    assert "P.spec" in verdict.message and "its compiled file was not found" in verdict.message
 
 
 def test_a_header_that_needs_its_own_name_is_said_so(tmp_path):
