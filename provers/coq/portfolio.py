@@ -8,6 +8,12 @@ from __future__ import annotations
 
 import re
 
+# Rewrites with every hypothesis of the form ``forall x, f x = ...`` until none applies (at least
+# once), then substitutes and calls nra: miniF2F's "f x = x + 2, g x = x^2, f (g x) = g (f x)"
+# problems, which lra/nra alone cannot see through.
+FUNCTION_EQUATIONS_NRA = ("intros; progress (repeat match goal with H : forall _, _ = _ |- _ => progress rewrite !H in * end); "
+                          "try subst; nra")
+
 # Ordered from cheap to expensive. Arithmetic: lia (linear integer/nat), nia (nonlinear
 # integer), lra/nra (linear/nonlinear real), psatz (Positivstellensatz, needs csdp), field/ring
 # (equalities in fields/rings); logic: intuition/firstorder combined with arithmetic; computation:
@@ -33,6 +39,9 @@ COQ_PORTFOLIO: tuple[str, ...] = (
     "intros; simpl; lia",
     "intros; subst; nia",
     "intros; subst; nra",
+    # functions given by equations (`forall x, f x = 2 * x + 1`): rewrite every use, then nra
+    # (fails at once without such a hypothesis, so it never repeats the nra above)
+    FUNCTION_EQUATIONS_NRA,
     "firstorder",
     "intros; eauto with arith",
     "tauto",

@@ -107,6 +107,25 @@ def test_bad_input_is_a_clear_error(argv, fragment, capsys):
     assert fragment in err and "Traceback" not in err
 
 
+def test_functions_given_by_equations_are_rewritten_before_nra(tmp_path):
+    """A function known only through `forall y, f y = ...`: no arithmetic procedure sees through
+    it; the portfolio's rewriting closer does, and the proof passes the kernel check."""
+    from provers.coq.portfolio import FUNCTION_EQUATIONS_NRA
+
+    src = tmp_path / "problems"
+    src.mkdir()
+    (src / "fun_eq.v").write_text("Require Import Reals.\nOpen Scope R_scope.\n\n"
+                                  "Theorem fun_eq : forall (f g : R -> R) (x : R),\n"
+                                  "  (forall y, f y = 2 * y + 1) -> (forall y, g y = y * y) -> f (g x) = 19 -> x * x = 9.\n"
+                                  "Proof.\nAdmitted.\n")
+    out = tmp_path / "out"
+    assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "5", "--budget", "60", "--workers", "1"]) == 0
+    row = json.loads((out / "results.jsonl").read_text())
+    assert row["status"] == "proved", row
+    assert row["proof"] == [FUNCTION_EQUATIONS_NRA], row["proof"]
+    assert row["check"].startswith("accepted by coqc")
+
+
 def test_malformed_problem_file_as_single_input(tmp_path, capsys):
     f = tmp_path / "x.v"
     f.write_text("Theorem x : True. (* never closed")
