@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from provers.coq.portfolio import COQ_TACTIC_IMPORTS
+
 
 def builtin_problems() -> Path:
     from provers.evaluation.data import builtin_problems as path
@@ -40,7 +42,7 @@ def register(commands) -> None:
     p.add_argument("--ray", action="store_true", help="run the workers as Ray actors on this machine (needs nesy[dist])")
     p.add_argument("--tactics", default=None, help="portfolio as tactics separated by ';;' (default: built-in portfolio)")
     p.add_argument("--hammer", action="store_true", help="also try CoqHammer: sauto/hauto, then hammer (premise selection, the E prover, reconstruction; the proof records the reconstruction tactic). Needs libcoq-hammer and eprover")
-    p.add_argument("--no-tactic-imports", action="store_true", help="do not add 'From Coq Require Import Lia Lra Psatz.' after each header")
+    p.add_argument("--no-tactic-imports", action="store_true", help=f"do not add '{COQ_TACTIC_IMPORTS}' after each header")
     p.add_argument("--limit", type=int, default=None, help="only the first N theorems (sorted by file name)")
     p.add_argument("--fresh", action="store_true", help="discard earlier results in --out instead of resuming")
     p.add_argument("--no-check", action="store_true", help="skip the fresh kernel check (proofs found are then reported as 'unchecked', never as proved)")

@@ -8,6 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from provers.coq.portfolio import COQ_TACTIC_IMPORTS
+
 
 def register(commands) -> None:
     e = commands.add(
@@ -44,7 +46,7 @@ def register(commands) -> None:
     lib.add_argument("--data", type=Path, required=True, help="a traced dataset directory (nesy trace --out)")
     lib.add_argument("--split", default="random", choices=("random", "novel_premises"))
     lib.add_argument("--part", default="test", choices=("train", "val", "test"))
-    lib.add_argument("--no-tactic-imports", action="store_true", help="do not add 'From Coq Require Import Lia Lra Psatz.' after a file's prefix")
+    lib.add_argument("--no-tactic-imports", action="store_true", help=f"do not add '{COQ_TACTIC_IMPORTS}' after a file's prefix")
     _search_arguments(lib, default_out="runs/library")
 
     t = commands.add(

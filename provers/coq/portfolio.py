@@ -14,6 +14,29 @@ import re
 FUNCTION_EQUATIONS_NRA = ("intros; progress (repeat match goal with H : forall _, _ = _ |- _ => progress rewrite !H in * end); "
                           "try subst; nra")
 
+# Complex numbers (Coquelicot's ``C``, pairs of reals): substitute, split every complex variable
+# into its real and imaginary parts, unfold the operations, split pair equations into their two
+# components, then nra on each. Fails at once unless the goal or a hypothesis is an equation
+# between complex numbers. Names are qualified so that a problem's own ``C`` is never taken for it.
+_CX = "Coquelicot.Complex."
+COMPLEX_COMPONENTS_NRA = (
+    f"intros; match goal with |- @eq {_CX}C _ _ => idtac | |- @eq {_CX}C _ _ /\\ _ => idtac "
+    f"| _ : @eq {_CX}C _ _ |- _ => idtac end; subst; repeat match goal with z : {_CX}C |- _ => destruct z end; "
+    f"unfold {_CX}Cminus, {_CX}Cplus, {_CX}Cmult, {_CX}Copp, {_CX}RtoC, {_CX}Ci in *; simpl in *; "
+    "repeat match goal with H : (_, _) = (_, _) |- _ => injection H; clear H; intros end; "
+    "repeat split; try (apply injective_projections; simpl); nra")
+
+# Real equations with divisions (`3 + 1/x = 7/x`, `x <> 0`): clear the denominators of every
+# hypothesis and of the goal (field_simplify_eq), discharging each "denominator <> 0" from a
+# hypothesis `a <> b` (`x - 3 <> 0` from `x <> 3`), then nra. Fails at once without a division.
+_NONZERO = "solve [ assumption | intro; match goal with Hn : _ <> _ |- False => apply Hn; lra end | lra ]"
+CLEAR_DENOMINATORS_NRA = (
+    "intros; match goal with |- context [Rdiv _ _] => idtac | |- context [Rinv _] => idtac "
+    "| _ : context [Rdiv _ _] |- _ => idtac | _ : context [Rinv _] |- _ => idtac end; "
+    f"repeat match goal with H : context [Rdiv _ _] |- _ => field_simplify_eq in H; [ {_NONZERO} .. | ] "
+    f"| H : context [Rinv _] |- _ => field_simplify_eq in H; [ {_NONZERO} .. | ] end; "
+    f"try (field_simplify_eq; [ | {_NONZERO} .. ]); nra")
+
 # Ordered from cheap to expensive. Arithmetic: lia (linear integer/nat), nia (nonlinear
 # integer), lra/nra (linear/nonlinear real), psatz (Positivstellensatz, needs csdp), field/ring
 # (equalities in fields/rings); logic: intuition/firstorder combined with arithmetic; computation:
@@ -42,6 +65,10 @@ COQ_PORTFOLIO: tuple[str, ...] = (
     # functions given by equations (`forall x, f x = 2 * x + 1`): rewrite every use, then nra
     # (fails at once without such a hypothesis, so it never repeats the nra above)
     FUNCTION_EQUATIONS_NRA,
+    # equations with divisions: clear the denominators first (fails at once without a division)
+    CLEAR_DENOMINATORS_NRA,
+    # complex numbers: real and imaginary parts (fails at once without a complex equation)
+    COMPLEX_COMPONENTS_NRA,
     "firstorder",
     "intros; eauto with arith",
     "tauto",
@@ -49,8 +76,10 @@ COQ_PORTFOLIO: tuple[str, ...] = (
 
 # Sentences added after a problem's own header so that the portfolio's tactics exist (miniF2F
 # files often import only Reals or Arith). They load decision procedures, no axioms; the proof
-# files nesy writes and checks contain them too.
-COQ_TACTIC_IMPORTS = "From Coq Require Import Lia Lra Psatz."
+# files nesy writes and checks contain them too. ``ZifyNat`` teaches lia's preprocessing (zify)
+# nat's division, modulo and power and bounds every Z division and modulo it meets: `n mod 7 = 5
+# -> (5 * n) mod 7 = 4` is then one ``lia``.
+COQ_TACTIC_IMPORTS = "From Coq Require Import Lia Lra Psatz ZifyNat."
 
 # CoqHammer (Debian libcoq-hammer). ``Hammer`` exports its reconstruction tactics (sauto, hauto,
 # ...) and adds ``hammer``: premise selection over everything in scope, the external ATPs found on

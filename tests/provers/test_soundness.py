@@ -353,7 +353,9 @@ def test_nesy_prove_then_check_against_problem_and_tampering(tmp_path):
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     proof = tmp_path / "out" / "proofs" / "add0.v"
-    assert "From Coq Require Import Lia Lra Psatz." in proof.read_text()
+    from provers.coq.portfolio import COQ_TACTIC_IMPORTS
+
+    assert COQ_TACTIC_IMPORTS in proof.read_text()
     ok = subprocess.run([*run, "check", str(proof), "--problem", str(problems)], env=env, capture_output=True, text=True, timeout=300)
     assert ok.returncode == 0 and ok.stdout.startswith("OK"), ok.stdout + ok.stderr
     soundness = subprocess.run([*run, "check", str(proof)], env=env, capture_output=True, text=True, timeout=300)
