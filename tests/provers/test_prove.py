@@ -126,6 +126,34 @@ def test_functions_given_by_equations_are_rewritten_before_nra(tmp_path):
     assert row["check"].startswith("accepted by coqc")
 
 
+def test_closers_for_complex_equations_divisions_and_nat_modulo(tmp_path):
+    """Three kinds of goal the portfolio could not close before, each by its own closer and
+    kernel-checked: a complex identity (real and imaginary parts, nra on each), a real equation
+    with divisions (denominators cleared, `x - 1 <> 0` from `x <> 1`), and nat modulo arithmetic
+    (lia, which knows nat's `mod` through the ZifyNat tactic import)."""
+    from provers.coq.portfolio import CLEAR_DENOMINATORS_NRA, COMPLEX_COMPONENTS_NRA, COQ_TACTIC_IMPORTS
+
+    problems = {
+        "cx_eq": ("Require Import Reals Coquelicot.Coquelicot.\nOpen Scope C_scope.",
+                  "Theorem cx_eq (z w : C) : z = 1 + 2 * Ci -> w = 3 - Ci -> z * w = 5 + 5 * Ci.", COMPLEX_COMPONENTS_NRA),
+        "div_eq": ("Require Import Reals.\nOpen Scope R_scope.",
+                   "Theorem div_eq : forall x : R, x <> 1 -> (x + 3) / (x - 1) = 3 -> x = 3.", CLEAR_DENOMINATORS_NRA),
+        "nat_mod": ("Require Import Arith.", "Theorem nat_mod : forall n : nat, n mod 5 = 3 -> (2 * n + 1) mod 5 = 2.", "intros; lia"),
+    }
+    src = tmp_path / "problems"
+    src.mkdir()
+    for name, (header, statement, _) in problems.items():
+        (src / f"{name}.v").write_text(f"{header}\n\n{statement}\nProof.\nAdmitted.\n")
+    out = tmp_path / "out"
+    assert main(["prove", str(src), "--out", str(out), "--tactic-timeout", "10", "--budget", "120", "--workers", "2"]) == 0
+    rows = {r["name"]: r for r in map(json.loads, (out / "results.jsonl").read_text().splitlines())}
+    for name, (_, _, closer) in problems.items():
+        assert rows[name]["status"] == "proved", rows[name]
+        assert rows[name]["proof"] == [closer], rows[name]["proof"]
+        assert rows[name]["check"].startswith("accepted by coqc")
+        assert COQ_TACTIC_IMPORTS in (out / "proofs" / f"{name}.v").read_text()
+
+
 def test_malformed_problem_file_as_single_input(tmp_path, capsys):
     f = tmp_path / "x.v"
     f.write_text("Theorem x : True. (* never closed")
