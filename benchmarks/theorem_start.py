@@ -4,7 +4,7 @@
 process with the header loaded, add the statement and ``Proof.``, read the goal. Printed, from
 one run, as median and p95 in milliseconds:
 
-1. miniF2F-rocq headers (with ``From Coq Require Import Lia Lra Psatz.`` added, as
+1. miniF2F-rocq headers (with nesy's tactic imports (``COQ_TACTIC_IMPORTS``) added, as
    ``nesy prove`` does): for each sampled theorem, cold, then warm with the same header already
    loaded in an idle pool process (target: warm median <= 5 ms), alternating so machine noise
    hits both alike;

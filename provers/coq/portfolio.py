@@ -37,6 +37,17 @@ CLEAR_DENOMINATORS_NRA = (
     f"| H : context [Rinv _] |- _ => field_simplify_eq in H; [ {_NONZERO} .. | ] end; "
     f"try (field_simplify_eq; [ | {_NONZERO} .. ]); nra")
 
+# Square roots: functions given by equations rewritten and hypotheses substituted as above, then
+# for every `sqrt e` in sight the facts `0 <= sqrt e` and `sqrt e * sqrt e = e` (when nra shows
+# `0 <= e`), then nra: `sqrt (x^2 + y^2) = 11` from `x + y = 13`, `x * y = 24`. Fails at once
+# without a square root.
+_SQRT_FACTS = ("lazymatch goal with _ : sqrt e * sqrt e = e |- _ => fail | _ => pose proof (sqrt_pos e); "
+               "assert (sqrt e * sqrt e = e) by (apply sqrt_sqrt; nra) end")
+SQRT_FACTS_NRA = (
+    "intros; try (progress (repeat match goal with H : forall _, _ = _ |- _ => progress rewrite !H in * end)); try subst; "
+    "match goal with |- context [sqrt _] => idtac | _ : context [sqrt _] |- _ => idtac end; "
+    f"repeat match goal with |- context [sqrt ?e] => {_SQRT_FACTS} | _ : context [sqrt ?e] |- _ => {_SQRT_FACTS} end; nra")
+
 # Ordered from cheap to expensive. Arithmetic: lia (linear integer/nat), nia (nonlinear
 # integer), lra/nra (linear/nonlinear real), psatz (Positivstellensatz, needs csdp), field/ring
 # (equalities in fields/rings); logic: intuition/firstorder combined with arithmetic; computation:
@@ -69,6 +80,8 @@ COQ_PORTFOLIO: tuple[str, ...] = (
     CLEAR_DENOMINATORS_NRA,
     # complex numbers: real and imaginary parts (fails at once without a complex equation)
     COMPLEX_COMPONENTS_NRA,
+    # square roots: `0 <= sqrt e` and `sqrt e * sqrt e = e` for each one (fails at once without one)
+    SQRT_FACTS_NRA,
     "firstorder",
     "intros; eauto with arith",
     "tauto",

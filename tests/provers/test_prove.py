@@ -126,18 +126,22 @@ def test_functions_given_by_equations_are_rewritten_before_nra(tmp_path):
     assert row["check"].startswith("accepted by coqc")
 
 
-def test_closers_for_complex_equations_divisions_and_nat_modulo(tmp_path):
-    """Three kinds of goal the portfolio could not close before, each by its own closer and
+def test_closers_for_complex_equations_divisions_square_roots_and_nat_modulo(tmp_path):
+    """Four kinds of goal the portfolio could not close before, each by its own closer and
     kernel-checked: a complex identity (real and imaginary parts, nra on each), a real equation
-    with divisions (denominators cleared, `x - 1 <> 0` from `x <> 1`), and nat modulo arithmetic
-    (lia, which knows nat's `mod` through the ZifyNat tactic import)."""
-    from provers.coq.portfolio import CLEAR_DENOMINATORS_NRA, COMPLEX_COMPONENTS_NRA, COQ_TACTIC_IMPORTS
+    with divisions (denominators cleared, `x - 1 <> 0` from `x <> 1`), a square root (its two
+    facts, after the function's equation is rewritten), and nat modulo arithmetic (lia, which
+    knows nat's `mod` through the ZifyNat tactic import)."""
+    from provers.coq.portfolio import CLEAR_DENOMINATORS_NRA, COMPLEX_COMPONENTS_NRA, COQ_TACTIC_IMPORTS, SQRT_FACTS_NRA
 
     problems = {
         "cx_eq": ("Require Import Reals Coquelicot.Coquelicot.\nOpen Scope C_scope.",
                   "Theorem cx_eq (z w : C) : z = 1 + 2 * Ci -> w = 3 - Ci -> z * w = 5 + 5 * Ci.", COMPLEX_COMPONENTS_NRA),
         "div_eq": ("Require Import Reals.\nOpen Scope R_scope.",
                    "Theorem div_eq : forall x : R, x <> 1 -> (x + 3) / (x - 1) = 3 -> x = 3.", CLEAR_DENOMINATORS_NRA),
+        "sqrt_eq": ("Require Import Reals.\nOpen Scope R_scope.",
+                    "Theorem sqrt_eq : forall (f : R -> R) (x : R), (forall t, f t = sqrt (t * t + 16)) -> x = 3 -> f x = 5.",
+                    SQRT_FACTS_NRA),
         "nat_mod": ("Require Import Arith.", "Theorem nat_mod : forall n : nat, n mod 5 = 3 -> (2 * n + 1) mod 5 = 2.", "intros; lia"),
     }
     src = tmp_path / "problems"
